@@ -1,0 +1,1 @@
+"""Connectors: one sub-package per external system; wire format in, canonical models out."""

@@ -1,0 +1,21 @@
+"""The ``dealer-sync`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from dealer_sync.cli import db, demo, portal, quarantine, status
+
+app = typer.Typer(
+    name="dealer-sync",
+    help="Keep a dealer portal, an inventory system and an accounting system in sync.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(portal.app, name="portal")
+app.add_typer(quarantine.app, name="quarantine")
+app.command("status")(status.status)
+app.command("demo")(demo.demo)
+
+__all__ = ["app"]

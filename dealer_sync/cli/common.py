@@ -1,0 +1,54 @@
+"""Helpers shared by the CLI commands: settings, opening the store, printing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from dealer_sync.db import make_engine
+from dealer_sync.settings import Settings
+from dealer_sync.store import StoreNotMigratedError, SyncStore
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        fail(f"invalid settings ({problems})", code=2)
+
+
+def redact(url: str) -> str:
+    """A database URL fit for printing: the password is hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_store(settings: Settings, *, migrate: bool = False) -> SyncStore:
+    url = settings.resolved_store_url()
+    try:
+        return SyncStore.open(url, migrate=migrate)
+    except StoreNotMigratedError as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(f"cannot reach the sync store at {redact(url)}: {exc.orig}")
+
+
+def portal_engine(settings: Settings) -> Engine:
+    return make_engine(settings.resolved_portal_url())
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str, sort_keys=True))

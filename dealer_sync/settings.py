@@ -1,0 +1,105 @@
+"""Runtime configuration from environment variables (prefix ``DEALER_SYNC_``) and a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dealer_sync.money import Currency
+from dealer_sync.timeutil import zone
+
+
+def _valid_timezone(name: str) -> str:
+    zone(name)
+    return name
+
+
+TimezoneName = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+class OAuthSystemSettings(BaseModel):
+    """Where one OAuth-protected system lives and which credentials reach it.
+
+    Secrets come from the environment (``DEALER_SYNC_ZOHO_BOOKS__CLIENT_SECRET``) or, when
+    ``secret_block`` names one, from Prefect Secret blocks ``<secret_block>-client-secret`` and
+    ``<secret_block>-refresh-token``. They never have defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    accounts_url: str
+    organization_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    secret_block: str | None = Field(
+        default=None, description="prefix of the Prefect Secret blocks holding this system's secrets"
+    )
+    requests_per_minute: int = Field(default=100, gt=0, description="the vendor's per-org budget")
+    max_concurrent: int = Field(default=5, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class SmtpSettings(BaseModel):
+    """SMTP server for the finance email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = Field(default="none", pattern="^(none|starttls|ssl)$")
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "dealer-sync@localhost"
+    recipients: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """All settings of one dealer-sync installation; defaults give the embedded setup."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEALER_SYNC_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+    )
+
+    data_dir: Path = Path("data")
+    store_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the sync store; default: SQLite in data_dir"
+    )
+    portal_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the SQL dealer portal; default: SQLite"
+    )
+    reports_dir: Path | None = None
+    business_timezone: TimezoneName = "Asia/Kolkata"
+    base_currency: Currency = "INR"
+    home_state: str = Field(default="MH", description="seller's state code, for GST place of supply")
+    zoho_inventory: OAuthSystemSettings = OAuthSystemSettings(
+        base_url="https://www.zohoapis.in/inventory/v1", accounts_url="https://accounts.zoho.in"
+    )
+    zoho_books: OAuthSystemSettings = OAuthSystemSettings(
+        base_url="https://www.zohoapis.in/books/v3", accounts_url="https://accounts.zoho.in"
+    )
+    slack_webhook_url: SecretStr | None = None
+    smtp: SmtpSettings = SmtpSettings()
+
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'store.db'}"
+
+    def resolved_portal_url(self) -> str:
+        return self.portal_url or f"sqlite:///{self.data_dir / 'portal.db'}"
+
+    def resolved_reports_dir(self) -> Path:
+        return self.reports_dir or self.data_dir / "reports"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests build their own ``Settings`` instead."""
+    return Settings()

@@ -1,0 +1,17 @@
+"""Alembic environment: runs on the engine handed over by dealer_sync.store.migrate."""
+
+from alembic import context
+
+from dealer_sync.store.schema import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Prefect flows: inventory refresh, order-to-invoice, invoice/payment pullback, reconciliation."""

@@ -1,0 +1,104 @@
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from dealer_sync.cli import app
+from dealer_sync.store import QuarantineItem, SyncStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(db_url, tmp_path, monkeypatch):
+    """Point the CLI at a fresh store (SQLite or PostgreSQL) and a fresh SQLite portal."""
+    for name in list(os.environ):
+        if name.startswith("DEALER_SYNC_") and name != "DEALER_SYNC_TEST_PG_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEALER_SYNC_STORE_URL", db_url)
+    monkeypatch.setenv("DEALER_SYNC_PORTAL_URL", f"sqlite:///{tmp_path / 'portal.db'}")
+    return db_url
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_every_command_has_help():
+    for args in (
+        [], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["portal"],
+        ["portal", "init"], ["status"], ["quarantine"], ["quarantine", "list"],
+        ["quarantine", "show"], ["demo"],
+    ):
+        result = invoke(*args, "--help")
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
+
+
+def test_status_before_migration_says_what_to_run(env):
+    result = invoke("status")
+    assert result.exit_code == 1
+    assert "dealer-sync db upgrade" in result.output
+
+
+def test_upgrade_init_and_status(env):
+    assert invoke("db", "upgrade").exit_code == 0
+    assert "created 12 tables" in invoke("portal", "init").output
+    assert "already initialised" in invoke("portal", "init").output
+    result = invoke("status", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["store"]["revision"] == "0001"
+    assert data["portal"]["initialised"] is True
+    assert data["portal"]["counts"]["orders"] == 0
+    assert "revision 0001" in invoke("status").output
+
+
+def test_downgrade_and_current(env):
+    invoke("db", "upgrade")
+    assert "current: 0001" in invoke("db", "current").output
+    assert "base" in invoke("db", "downgrade", "base").output
+    assert "current: base" in invoke("db", "current").output
+
+
+def test_quarantine_list_and_show(env):
+    invoke("db", "upgrade")
+    store = SyncStore.open(env)
+    [record_id] = store.quarantine.add(
+        "order_to_invoice",
+        "run-1",
+        [QuarantineItem("order", "ORD-9", {"sku": "GONE-1"}, "unknown SKU GONE-1", "sku mapped")],
+    )
+    store.close()
+
+    listing = invoke("quarantine", "list")
+    assert listing.exit_code == 0
+    assert "ORD-9" in listing.output and "unknown SKU GONE-1" in listing.output
+    assert json.loads(invoke("quarantine", "list", "--json").output)[0]["entity_key"] == "ORD-9"
+    assert "no quarantined records" in invoke("quarantine", "list", "--flow", "other").output
+
+    shown = invoke("quarantine", "show", str(record_id))
+    assert "GONE-1" in shown.output and "sku mapped" in shown.output
+    assert json.loads(invoke("quarantine", "show", str(record_id), "--json").output)["payload"] == {
+        "sku": "GONE-1"
+    }
+    missing = invoke("quarantine", "show", "999999")
+    assert missing.exit_code == 1 and "no quarantine record 999999" in missing.output
+    bad = invoke("quarantine", "list", "--status", "closed")
+    assert bad.exit_code == 2 and "--status must be" in bad.output
+
+
+def test_invalid_settings_exit_with_the_problem_named(env, monkeypatch):
+    monkeypatch.setenv("DEALER_SYNC_BASE_CURRENCY", "rupees")
+    result = invoke("status")
+    assert result.exit_code == 2
+    assert "base_currency" in result.output
+
+
+def test_demo_migrates_initialises_and_prints_status(env):
+    result = invoke("demo", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["store"]["revision"] == "0001" and data["portal"]["initialised"]
