@@ -1,0 +1,1 @@
+"""HTTP pieces every REST connector shares: errors, request budget, retries, paging, OAuth."""
