@@ -12,6 +12,7 @@ from dealer_sync.models.ledger import (
     InvoiceStatus,
     Payment,
 )
+from dealer_sync.models.mapped import MappedLine, MappedOrder
 from dealer_sync.models.orders import (
     InvalidTransitionError,
     Order,
@@ -33,6 +34,8 @@ __all__ = [
     "InvoiceLine",
     "InvoiceStatus",
     "Item",
+    "MappedLine",
+    "MappedOrder",
     "Order",
     "OrderLine",
     "OrderStatus",

@@ -1,0 +1,1 @@
+"""Zoho Books: contacts, invoices, customer payments and credit notes."""

@@ -1,0 +1,1 @@
+"""Zoho Inventory: items with stock per location, and sales orders that reserve it."""

@@ -1,0 +1,134 @@
+"""Post claimed outbox entries exactly once: look up before any create that follows doubt.
+
+Plain functions over a ``DocumentTarget``; the Prefect tasks in order_to_invoice.py wrap them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from connectors.http.errors import ConnectorError, ErrorKind
+from dealer_sync.models import MappedOrder
+from dealer_sync.store import AuditEvent, Claim, SyncStore
+from dealer_sync.store.outbox import DuplicateEffectError
+
+log = logging.getLogger("dealer_sync.posting")
+
+
+class DocumentTarget(Protocol):
+    """A document type in a target system that we create with our own number."""
+
+    system: str
+    entity: str
+
+    def create(self, order: MappedOrder) -> str:
+        """Create the document; return its id in the target."""
+        ...
+
+    def lookup(self, document_number: str) -> list[str]:
+        """Ids of documents in the target carrying our number (normally none or one)."""
+        ...
+
+
+@dataclass
+class PostReport:
+    done: dict[str, str] = field(default_factory=dict)  # outbox key -> external id
+    failed: dict[str, str] = field(default_factory=dict)  # outbox key -> reason
+    deferred: dict[str, str] = field(default_factory=dict)  # outbox key -> reason
+    duplicates: dict[str, list[str]] = field(default_factory=dict)  # key -> all ids found
+
+    def merge(self, other: PostReport) -> None:
+        for key in other.done:
+            self.deferred.pop(key, None)
+        for key in other.failed:
+            self.deferred.pop(key, None)
+        self.done.update(other.done)
+        self.failed.update(other.failed)
+        self.deferred.update({k: v for k, v in other.deferred.items() if k not in self.done})
+        self.duplicates.update(other.duplicates)
+
+
+def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim], run_id: str) -> PostReport:
+    """Create each claimed document once; every claim ends done, failed or deferred."""
+    report = PostReport()
+    audit: list[AuditEvent] = []
+
+    def event(
+        claim: Claim, outcome: str, external_id: str | None = None, error: ConnectorError | None = None
+    ) -> None:
+        audit.append(
+            AuditEvent(
+                system=target.system,
+                operation="create",
+                entity=target.entity,
+                entity_key=claim.source_id,
+                outcome=outcome,
+                idempotency_key=claim.key,
+                external_id=external_id,
+                status_code=error.status_code if error else None,
+                detail=str(error) if error else None,
+                run_id=run_id,
+            )
+        )
+
+    def finish(claim: Claim, ids: list[str], outcome: str) -> None:
+        if len(ids) > 1:
+            report.duplicates[claim.key] = ids
+            log.error(
+                "%s %s has %d copies in %s: %s", target.entity, claim.reference, len(ids), target.system, ids
+            )
+        try:
+            store.outbox.complete(claim.key, ids[0])
+        except DuplicateEffectError as exc:
+            report.duplicates[claim.key] = ids
+            log.error("%s", exc)
+        report.done[claim.key] = ids[0]
+        event(claim, outcome, ids[0])
+
+    handled: set[str] = set()
+    try:
+        for claim in claims:
+            handled.add(claim.key)
+            order = MappedOrder.model_validate(claim.payload)
+            try:
+                if claim.needs_lookup:
+                    found = target.lookup(order.document_number)
+                    if found:
+                        finish(claim, found, "found")
+                        continue
+                try:
+                    finish(claim, [target.create(order)], "created")
+                except ConnectorError as exc:
+                    if exc.kind in (ErrorKind.DUPLICATE, ErrorKind.UNCERTAIN):
+                        found = target.lookup(order.document_number)
+                        if found:
+                            finish(claim, found, "found")
+                            continue
+                        if exc.kind is ErrorKind.DUPLICATE:
+                            raise ConnectorError(
+                                f"{target.system} says {order.document_number} exists but cannot find it",
+                                kind=ErrorKind.BAD_REQUEST,
+                            ) from exc
+                    raise
+            except ConnectorError as exc:
+                if exc.kind is ErrorKind.AUTH:
+                    store.outbox.defer(claim.key, claim.claimed_by, str(exc))
+                    event(claim, "auth_failed", error=exc)
+                    raise
+                if exc.kind in (ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND):
+                    store.outbox.fail(claim.key, claim.claimed_by, str(exc))
+                    report.failed[claim.key] = exc.message
+                    event(claim, "rejected", error=exc)
+                else:  # rate limited, transient beyond retries, or still uncertain: later
+                    store.outbox.defer(claim.key, claim.claimed_by, str(exc), exc.retry_after or 0.0)
+                    report.deferred[claim.key] = exc.message
+                    event(claim, "deferred", error=exc)
+    finally:
+        for claim in claims:  # an auth failure stops the batch: hand back what was not tried
+            if claim.key not in handled:
+                store.outbox.defer(claim.key, claim.claimed_by, "not attempted: the batch stopped")
+        store.audit.record(audit)
+    return report
