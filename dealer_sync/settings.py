@@ -43,6 +43,9 @@ class OAuthSystemSettings(BaseModel):
     requests_per_minute: int = Field(default=100, gt=0, description="the vendor's per-org budget")
     max_concurrent: int = Field(default=5, gt=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    minute_seconds: float = Field(
+        default=60.0, gt=0, description="length of the vendor's rate-limit minute; only sandboxes shorten it"
+    )
 
 
 class SmtpSettings(BaseModel):

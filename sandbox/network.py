@@ -195,6 +195,7 @@ def generate(spec: NetworkSpec = NetworkSpec()) -> Network:
             )
         )
     network = Network(spec, warehouses, dealers, items)
+    real_dealers, real_items = list(dealers), list(items)  # bad orders add a ghost to each list
 
     bad_kinds = list(BadKind)
     n_bad = round(spec.orders * spec.bad_share)
@@ -204,7 +205,7 @@ def generate(spec: NetworkSpec = NetworkSpec()) -> Network:
     ghost_dealer: DealerSpec | None = None
     for n in range(spec.orders):
         bad = next(bad_cycle) if n in bad_slots else None
-        dealer = rng.choice(dealers[:-1] if len(dealers) > 1 else dealers)
+        dealer = rng.choice(real_dealers)
         if bad is BadKind.UNMAPPED_DEALER:
             if ghost_dealer is None:
                 ghost_dealer = DealerSpec(
@@ -219,7 +220,7 @@ def generate(spec: NetworkSpec = NetworkSpec()) -> Network:
                 )
                 dealers.append(ghost_dealer)
             dealer = ghost_dealer
-        chosen = rng.sample(items, k=min(len(items), rng.randint(1, 4)))
+        chosen = rng.sample(real_items, k=min(len(real_items), rng.randint(1, 4)))
         if bad is BadKind.UNKNOWN_SKU:
             if ghost_item is None:
                 ghost_item = ItemSpec(

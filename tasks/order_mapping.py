@@ -198,4 +198,3 @@ def load_target_tables(mappings: Any, system: str, with_warehouses: bool = False
             else {}
         ),
     )
-

@@ -84,7 +84,9 @@ class RestTransport:
         """Send and decode; raise the connector's error once retries are spent."""
         started = time.monotonic()
         policy = self.retry
-        backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max)
+        backoff = wait_exponential_jitter(
+            multiplier=policy.backoff_initial, max=policy.backoff_max, jitter=policy.backoff_initial
+        )
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
@@ -96,7 +98,11 @@ class RestTransport:
             error = state.outcome.exception() if state.outcome else None
             self.log.warning(
                 "%s %s %s failed (attempt %d): %s; retrying",
-                self.system, method, path, state.attempt_number, error,
+                self.system,
+                method,
+                path,
+                state.attempt_number,
+                error,
             )
 
         retrying = Retrying(

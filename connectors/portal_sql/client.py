@@ -200,6 +200,17 @@ class SqlPortal:
                     totals[(sku, warehouse)] += quantity
         return dict(totals)
 
+    def outstanding_by_dealer(self) -> dict[str, Money]:
+        """Open invoice balances per dealer, as the pullback last copied them from the ledger."""
+        inv = schema.account_invoices
+        totals: dict[str, Money] = {}
+        query = select(inv.c.dealer_code, inv.c.currency, inv.c.balance).where(inv.c.status != "void")
+        with self.engine.connect() as connection:
+            for dealer, currency, balance in connection.execute(query):
+                amount = Money(amount=balance, currency=currency)
+                totals[dealer] = totals[dealer] + amount if dealer in totals else amount
+        return totals
+
     def availability(self) -> dict[tuple[str, str], AvailabilityRow]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(schema.availability)).mappings().all()

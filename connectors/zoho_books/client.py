@@ -6,20 +6,22 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho_books.wire import ZohoInvoice
+from dealer_sync.models import MappedOrder
 
 
 class ZohoBooksClient(ZohoClient):
     system = "zoho_books"
 
-    def create_invoice(self, payload: dict[str, Any]) -> ZohoInvoice:
+    def create_invoice(self, order: MappedOrder) -> ZohoInvoice:
         """Create with our own invoice number: the handle for a lookup after an uncertain outcome."""
         body = self.call(
             "POST",
             "/invoices",
             params={"ignore_auto_number_generation": "true"},
-            json_body=payload,
+            json_body=invoice_body(order),
             write=True,
         )
         return ZohoInvoice.model_validate(body["invoice"])

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from connectors.http.errors import ErrorKind
+from connectors.zoho.bodies import sales_order_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho.errors import ZohoError
 from connectors.zoho_inventory.wire import ZohoItem, ZohoLocation, ZohoSalesOrder
+from dealer_sync.models import MappedOrder
 
 ITEM_DETAILS_BATCH = 100  # ids per /itemdetails call
 CONFIRM_BATCH = 25  # Zoho confirms at most 25 sales orders at once
@@ -40,13 +42,13 @@ class ZohoInventoryClient(ZohoClient):
             items.extend(ZohoItem.model_validate(r) for r in body.get("items") or [])
         return items
 
-    def create_sales_order(self, payload: dict[str, Any]) -> ZohoSalesOrder:
+    def create_sales_order(self, order: MappedOrder) -> ZohoSalesOrder:
         """Create with our own number, so that a lookup can find it after an uncertain outcome."""
         body = self.call(
             "POST",
             "/salesorders",
             params={"ignore_auto_number_generation": "true"},
-            json_body=payload,
+            json_body=sales_order_body(order),
             write=True,
         )
         return ZohoSalesOrder.model_validate(body["salesorder"])

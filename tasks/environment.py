@@ -1,0 +1,116 @@
+"""Everything a flow run talks to, built once per process from settings and shared by its tasks."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pydantic import SecretStr
+
+from connectors.portal_sql.client import SqlPortal
+from connectors.zoho.client import ZohoCredentials
+from connectors.zoho_books.client import ZohoBooksClient
+from connectors.zoho_inventory.client import ZohoInventoryClient
+from dealer_sync.db import make_engine
+from dealer_sync.settings import OAuthSystemSettings, Settings
+from dealer_sync.store import SyncStore
+
+
+class ConfigurationError(RuntimeError):
+    """A setting or secret the run needs is missing: fix the configuration, retrying will not help."""
+
+
+def resolve_secret(value: SecretStr | None, block_prefix: str | None, name: str, env_hint: str) -> SecretStr:
+    """A secret from settings, else from the Prefect Secret block ``<prefix>-<name>``."""
+    if value is not None:
+        return value
+    if block_prefix:
+        from prefect.blocks.system import Secret  # only tasks import Prefect
+
+        block: Any = Secret.load(f"{block_prefix}-{name}")  # sync context: the block itself
+        return SecretStr(str(block.get()))
+    raise ConfigurationError(f"{env_hint} is not set and no secret block is configured for it")
+
+
+def zoho_credentials(system: OAuthSystemSettings, env_name: str) -> ZohoCredentials:
+    prefix = f"DEALER_SYNC_{env_name}__"
+    if not system.organization_id or not system.client_id:
+        raise ConfigurationError(f"{prefix}ORGANIZATION_ID and {prefix}CLIENT_ID must be set")
+    return ZohoCredentials(
+        base_url=system.base_url,
+        accounts_url=system.accounts_url,
+        organization_id=system.organization_id,
+        client_id=system.client_id,
+        client_secret=resolve_secret(
+            system.client_secret, system.secret_block, "client-secret", f"{prefix}CLIENT_SECRET"
+        ),
+        refresh_token=resolve_secret(
+            system.refresh_token, system.secret_block, "refresh-token", f"{prefix}REFRESH_TOKEN"
+        ),
+        requests_per_minute=system.requests_per_minute,
+        max_concurrent=system.max_concurrent,
+        timeout_seconds=system.timeout_seconds,
+        minute_seconds=system.minute_seconds,
+    )
+
+
+@dataclass
+class SyncEnvironment:
+    """The store, the portal and one long-lived client per system (their tokens are shared)."""
+
+    settings: Settings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def store(self) -> SyncStore:
+        return SyncStore.open(self.settings.resolved_store_url())
+
+    @cached_property
+    def portal(self) -> SqlPortal:
+        return SqlPortal(make_engine(self.settings.resolved_portal_url()), self.settings.business_timezone)
+
+    @cached_property
+    def inventory(self) -> ZohoInventoryClient:
+        with self._lock:
+            return ZohoInventoryClient(zoho_credentials(self.settings.zoho_inventory, "ZOHO_INVENTORY"))
+
+    @cached_property
+    def books(self) -> ZohoBooksClient:
+        with self._lock:
+            return ZohoBooksClient(zoho_credentials(self.settings.zoho_books, "ZOHO_BOOKS"))
+
+    def close(self) -> None:
+        for name in ("inventory", "books"):
+            client = self.__dict__.pop(name, None)
+            if client is not None:
+                client.close()
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.close()
+        portal = self.__dict__.pop("portal", None)
+        if portal is not None:
+            portal.engine.dispose()
+
+
+_environments: dict[str, SyncEnvironment] = {}
+_environments_lock = threading.Lock()
+
+
+def environment(settings: Settings | None = None) -> SyncEnvironment:
+    """The process's environment for these settings (tasks in threads share clients and engines)."""
+    settings = settings or Settings()
+    key = settings.model_dump_json()
+    with _environments_lock:
+        env = _environments.get(key)
+        if env is None:
+            env = _environments[key] = SyncEnvironment(settings)
+        return env
+
+
+def close_environments() -> None:
+    with _environments_lock:
+        for env in _environments.values():
+            env.close()
+        _environments.clear()
