@@ -211,7 +211,10 @@ def post_invoices(
         if (so := sales_orders.get(i.sales_order_key)) is not None and so.status is OutboxStatus.DONE
     ]
     _post_rounds(env, LEDGER, ready, run_id, max_rounds, lease_seconds)
-    return env.store.outbox.states([i.invoice_key for i in intents])
+    states = env.store.outbox.states([i.invoice_key for i in intents])
+    created = [s.external_id for s in states.values() if s.status is OutboxStatus.DONE and s.external_id]
+    env.books.mark_invoices_sent(created)  # before the portal is marked: a crash here heals next run
+    return states
 
 
 @batch_task("mark_portal_orders_invoiced")

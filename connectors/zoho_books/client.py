@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from connectors.http.errors import ErrorKind
 from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
+from connectors.zoho.errors import ZohoError
 from connectors.zoho_books.wire import ZohoInvoice
 from dealer_sync.models import MappedOrder
 
@@ -25,6 +27,16 @@ class ZohoBooksClient(ZohoClient):
             write=True,
         )
         return ZohoInvoice.model_validate(body["invoice"])
+
+    def mark_invoices_sent(self, invoice_ids: Sequence[str]) -> None:
+        """Approve drafts so they count as receivables; marking a sent invoice again is harmless."""
+        for invoice_id in invoice_ids:
+            try:
+                self.call("POST", f"/invoices/{invoice_id}/status/sent", write=True)
+            except ZohoError as exc:
+                if exc.kind is not ErrorKind.UNCERTAIN:
+                    raise
+                self.call("POST", f"/invoices/{invoice_id}/status/sent", write=True)
 
     def find_invoices(self, invoice_number: str) -> list[ZohoInvoice]:
         body = self.call("GET", "/invoices", params={"invoice_number": invoice_number})
@@ -48,8 +60,8 @@ class ZohoBooksClient(ZohoClient):
         yield from self.pages("/customerpayments", "customerpayments", "payment_id", params)
 
     def credit_note_pages(self) -> Iterator[list[dict[str, Any]]]:
-        params = {"sort_column": "last_modified_time", "sort_order": "D"}
-        yield from self.pages("/creditnotes", "creditnotes", "creditnote_id", params)
+        """All credit notes: Zoho neither filters nor sorts them by modification time."""
+        yield from self.pages("/creditnotes", "creditnotes", "creditnote_id", {"sort_column": "created_time"})
 
     def contact_pages(self) -> Iterator[list[dict[str, Any]]]:
         yield from self.pages("/contacts", "contacts", "contact_id", {"sort_column": "last_modified_time"})

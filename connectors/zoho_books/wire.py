@@ -39,8 +39,8 @@ class ZohoInvoice(ZohoRecord):
     date: dt.date
     due_date: dt.date | None = None
     currency_code: str = "INR"
-    sub_total: ZohoDecimal
-    tax_total: ZohoDecimal = Decimal(0)
+    sub_total: ZohoDecimal | None = None  # list responses leave these out
+    tax_total: ZohoDecimal | None = None
     adjustment: ZohoDecimal | None = None
     total: ZohoDecimal
     balance: ZohoDecimal
@@ -52,7 +52,9 @@ class ZohoInvoice(ZohoRecord):
         def money(value: object) -> Money:
             return Money(amount=value, currency=c)
 
-        adjustment = self.total - self.sub_total - self.tax_total
+        adjustment = Decimal(0)
+        if self.sub_total is not None and self.tax_total is not None:
+            adjustment = self.total - self.sub_total - self.tax_total
         return Invoice(
             id=self.invoice_id,
             number=self.invoice_number,
@@ -63,8 +65,8 @@ class ZohoInvoice(ZohoRecord):
             issue_date=self.date,
             due_date=self.due_date or self.date,
             currency=c,
-            subtotal=money(self.sub_total),
-            tax_total=money(self.tax_total),
+            subtotal=money(self.sub_total) if self.sub_total is not None else None,
+            tax_total=money(self.tax_total) if self.tax_total is not None else None,
             adjustment=money(adjustment) if adjustment else None,
             total=money(self.total),
             balance=money(self.balance),

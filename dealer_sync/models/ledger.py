@@ -46,7 +46,8 @@ class InvoiceLine(CanonicalModel):
 class Invoice(CanonicalModel):
     """An invoice as the ledger holds it.
 
-    Lists from some systems carry no lines; then only the document totals are checked.
+    Lists from some systems carry no lines, and Zoho's list carries no subtotal or tax either;
+    then only what is there is checked (total and balance always are).
     ``reference`` carries the portal order number the invoice was raised for.
     """
 
@@ -60,8 +61,8 @@ class Invoice(CanonicalModel):
     due_date: date
     currency: Currency
     lines: tuple[InvoiceLine, ...] = ()
-    subtotal: Money
-    tax_total: Money
+    subtotal: Money | None = None
+    tax_total: Money | None = None
     adjustment: Money | None = None
     total: Money
     balance: Money
@@ -72,9 +73,12 @@ class Invoice(CanonicalModel):
         c = self.currency
         require_currency(c, self.subtotal, self.tax_total, self.adjustment, self.total, self.balance)
         if self.lines:
+            if self.subtotal is None:
+                raise ValueError(f"invoice {self.number} has lines but no subtotal")
             require_equal("subtotal", self.subtotal, total([ln.amount for ln in self.lines], c))
-        adjustment = self.adjustment or Money.zero(c)
-        require_equal("total", self.total, self.subtotal + self.tax_total + adjustment)
+        if self.subtotal is not None and self.tax_total is not None:
+            adjustment = self.adjustment or Money.zero(c)
+            require_equal("total", self.total, self.subtotal + self.tax_total + adjustment)
         if self.due_date < self.issue_date:
             raise ValueError(f"invoice {self.number}: due date {self.due_date} is before {self.issue_date}")
         if self.balance.amount < 0 or self.balance > self.total:

@@ -306,6 +306,18 @@ class Outbox:
                 for row in rows
             }
 
+    def source_ids(self, target_system: str, entity: str, status: OutboxStatus) -> set[str]:
+        """Source ids with an effect in ``status`` (e.g. orders whose sales order exists)."""
+        with self._engine.connect() as connection:
+            rows = connection.scalars(
+                select(OutboxEntry.source_id).where(
+                    OutboxEntry.target_system == target_system,
+                    OutboxEntry.entity == entity,
+                    OutboxEntry.status == status.value,
+                )
+            )
+            return set(rows)
+
     def counts(self) -> dict[str, int]:
         with self._engine.connect() as connection:
             rows = connection.execute(

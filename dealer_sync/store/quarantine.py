@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,12 @@ class QuarantineItem:
     failed_expectation: str | None = None
 
 
+def jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    """Vendor payloads hold Decimals (read exactly) and dates: keep them as text in the JSON column."""
+    result: dict[str, Any] = json.loads(json.dumps(payload, default=str))
+    return result
+
+
 def _row_to_record(row: QuarantineRecord) -> Quarantined:
     return Quarantined(
         id=row.id,
@@ -83,7 +90,7 @@ class Quarantine:
                 ).first()
                 if existing is not None:
                     existing.run_id = run_id
-                    existing.payload = item.payload
+                    existing.payload = jsonable(item.payload)
                     existing.reason = item.reason
                     existing.failed_expectation = item.failed_expectation
                     existing.occurrences += 1
@@ -94,7 +101,7 @@ class Quarantine:
                         run_id=run_id,
                         entity=item.entity,
                         entity_key=item.entity_key,
-                        payload=item.payload,
+                        payload=jsonable(item.payload),
                         reason=item.reason,
                         failed_expectation=item.failed_expectation,
                         status=OPEN,

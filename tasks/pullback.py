@@ -1,0 +1,185 @@
+"""Prefect tasks of the pullback: ledger documents -> dealers' account pages and positions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.zoho.client import parse_zoho_time
+from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice, ZohoPayment
+from dealer_sync.models import CreditNote, DealerAccount, Invoice, Payment
+from dealer_sync.money import Money
+from dealer_sync.records import describe
+from dealer_sync.store import MappingKind, QuarantineItem
+from dealer_sync.timeutil import business_date, utcnow
+from tasks.environment import SyncEnvironment
+from tasks.policy import batch_task
+
+FLOW = "invoice_payment_pullback"
+SYSTEM = "zoho_books"
+CLOSED_STATUSES = ("void", "draft")
+
+
+@dataclass
+class PulledDocuments:
+    entity: str
+    read: list[str] = field(default_factory=list)
+    synced: list[str] = field(default_factory=list)
+    quarantined: list[QuarantineItem] = field(default_factory=list)
+    dealers: set[str] = field(default_factory=set)
+    newest: datetime | None = None
+
+
+def _in_window(stamp: datetime, since: datetime | None, until: datetime | None) -> bool:
+    return (since is None or stamp >= since) and (until is None or stamp < until)
+
+
+def _pull(
+    env: SyncEnvironment,
+    run_id: str,
+    entity: str,
+    pages: Iterator[list[dict[str, Any]]],
+    id_field: str,
+    build: Callable[[dict[str, Any], str | None], Invoice | Payment | CreditNote],
+    since: datetime | None,
+    until: datetime | None,
+    newest_first: bool,
+) -> PulledDocuments:
+    """Read pages, map customers to dealers, upsert each page; bad or unmapped records quarantined."""
+    dealers = {c: d for d, c in env.store.mappings.table(MappingKind.DEALER_CUSTOMER, SYSTEM).items()}
+    result = PulledDocuments(entity)
+    for page in pages:
+        good: list[Any] = []
+        stop = False
+        for row in page:
+            stamp = parse_zoho_time(str(row["last_modified_time"]))
+            if newest_first and since is not None and stamp < since:
+                stop = True  # sorted newest first: the rest is older than the watermark
+                break
+            if not _in_window(stamp, since, until):
+                continue
+            key = str(row[id_field])
+            result.read.append(key)
+            result.newest = max(result.newest or stamp, stamp)
+            dealer = dealers.get(str(row.get("customer_id")))
+            if dealer is None:
+                reason = f"customer {row.get('customer_id')} is not mapped to a dealer"
+                result.quarantined.append(QuarantineItem(entity, key, row, reason, "customer mapped"))
+                continue
+            try:
+                good.append(build(row, dealer))
+            except ValidationError as exc:
+                result.quarantined.append(
+                    QuarantineItem(entity, key, row, describe(exc), "document is well-formed")
+                )
+        invoices = [d for d in good if isinstance(d, Invoice)]
+        payments = [d for d in good if isinstance(d, Payment)]
+        notes = [d for d in good if isinstance(d, CreditNote)]
+        env.portal.upsert_account(invoices, payments, notes)
+        result.synced += [d.id for d in good]
+        result.dealers |= {d.dealer_id for d in good if d.dealer_id}
+        if stop:
+            break
+    env.store.quarantine.add(FLOW, run_id, result.quarantined)
+    env.store.quarantine.resolve_keys(FLOW, entity, result.synced, run_id)
+    return result
+
+
+@batch_task("pull_invoices")
+def pull_invoices(
+    env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
+) -> PulledDocuments:
+    return _pull(
+        env,
+        run_id,
+        "invoice",
+        env.books.invoice_pages(modified_since=since),
+        "invoice_id",
+        lambda row, dealer: ZohoInvoice.model_validate(row).canonical(dealer),
+        since,
+        until,
+        newest_first=False,
+    )
+
+
+@batch_task("pull_payments")
+def pull_payments(
+    env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
+) -> PulledDocuments:
+    return _pull(
+        env,
+        run_id,
+        "payment",
+        env.books.payment_pages(),
+        "payment_id",
+        lambda row, dealer: ZohoPayment.model_validate(row).canonical(dealer),
+        since,
+        until,
+        newest_first=True,
+    )
+
+
+@batch_task("pull_credit_notes")
+def pull_credit_notes(
+    env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
+) -> PulledDocuments:
+    return _pull(
+        env,
+        run_id,
+        "credit_note",
+        env.books.credit_note_pages(),
+        "creditnote_id",
+        lambda row, dealer: ZohoCreditNote.model_validate(row).canonical(dealer),
+        since,
+        until,
+        newest_first=False,
+    )
+
+
+def dealer_position(
+    dealer_id: str, credit_limit: Money, documents: dict[str, list[dict[str, Any]]], today: date
+) -> DealerAccount:
+    """Outstanding, overdue and available credit from the dealer's account documents."""
+    currency = credit_limit.currency
+    outstanding = overdue = unapplied = Decimal(0)
+    for invoice in documents["invoices"]:
+        if invoice["status"] in CLOSED_STATUSES:
+            continue
+        outstanding += invoice["balance"]
+        if invoice["balance"] > 0 and invoice["due_date"] < today:
+            overdue += invoice["balance"]
+    unapplied += sum((p["unapplied"] for p in documents["payments"]), Decimal(0))
+    unapplied += sum((c["balance"] for c in documents["credit_notes"] if c["status"] == "open"), Decimal(0))
+
+    def money(amount: Decimal) -> Money:
+        return Money(amount=amount, currency=currency)
+
+    return DealerAccount(
+        dealer_id=dealer_id,
+        currency=currency,
+        credit_limit=credit_limit,
+        outstanding=money(outstanding),
+        overdue=money(overdue),
+        unapplied_credit=money(unapplied),
+        available_credit=credit_limit - money(outstanding) + money(unapplied),
+        as_of=utcnow(),
+    )
+
+
+@batch_task("update_dealer_accounts")
+def update_dealer_accounts(env: SyncEnvironment, dealer_ids: list[str]) -> int:
+    """Recompute the position of every dealer whose documents changed."""
+    if not dealer_ids:
+        return 0
+    dealers, _ = env.portal.dealers()
+    today = business_date(utcnow(), env.settings.business_timezone)
+    documents = env.portal.account_documents(dealer_ids)
+    accounts = [
+        dealer_position(d, dealers[d].credit_limit, documents[d], today) for d in dealer_ids if d in dealers
+    ]
+    return env.portal.upsert_dealer_accounts(accounts)
