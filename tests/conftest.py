@@ -67,3 +67,12 @@ def store(db_url: str) -> Iterator[object]:
     sync_store = SyncStore.open(db_url, migrate=True)
     yield sync_store
     sync_store.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One Prefect API for the whole session: starting it costs about ten seconds."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

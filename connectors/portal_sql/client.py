@@ -185,7 +185,11 @@ class SqlPortal:
         return {order_id: warehouse for order_id, warehouse in rows}
 
     def open_order_quantities(self, exclude_order_ids: Iterable[str] = ()) -> dict[tuple[str, str], Decimal]:
-        """Quantities of confirmed, not yet invoiced orders by (SKU, warehouse)."""
+        """Quantities of confirmed, not yet invoiced orders by (SKU, warehouse).
+
+        Lines without a positive quantity are malformed (their orders sit in quarantine) and
+        hold nothing: a negative line must not free stock that other orders hold.
+        """
         o, ln = schema.orders, schema.order_lines
         excluded = set(exclude_order_ids)
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -196,7 +200,8 @@ class SqlPortal:
         )
         with self.engine.connect() as connection:
             for order_id, warehouse, sku, quantity in connection.execute(query):
-                if order_id not in excluded:
+                # compared here, not in SQL: on SQLite the column is text, which sorts above numbers
+                if order_id not in excluded and quantity > 0:
                     totals[(sku, warehouse)] += quantity
         return dict(totals)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dealer_sync.cli import db, demo, portal, quarantine, status
+from dealer_sync.cli import db, demo, portal, quarantine, sandbox, status
 
 app = typer.Typer(
     name="dealer-sync",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(portal.app, name="portal")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(sandbox.app, name="sandbox")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
 

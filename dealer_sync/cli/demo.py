@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from connectors.portal_sql.database import init_portal
-from dealer_sync.cli.common import load_settings, open_store, portal_engine, print_json
-from dealer_sync.cli.status import collect_status, render_status
+from dealer_sync.cli.common import fail, load_settings, print_json
 
 
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    orders: Annotated[int, typer.Option(min=1, max=100_000, help="orders in the generated network")] = 60,
+    seed: Annotated[int, typer.Option(help="seed of the generated network")] = 42,
 ) -> None:
-    """Migrate the store, initialise the embedded portal and show the status."""
+    """Start the simulators, seed a dealer network, run the flows twice and summarise.
+
+    Everything lives in DATA_DIR/demo (SQLite store and portal), rebuilt on every run.
+    """
+    from sandbox.demo import run_demo
+    from sandbox.network import NetworkSpec
+
     settings = load_settings()
-    open_store(settings, migrate=True).close()
-    init_portal(portal_engine(settings))
-    data = collect_status(settings)
+    data_dir = Path(settings.data_dir) / "demo"
+    try:
+        result = run_demo(data_dir, NetworkSpec(seed=seed, orders=orders))
+    except Exception as exc:  # the flows have logged the details; say what failed and where
+        fail(f"demo failed: {type(exc).__name__}: {exc}")
     if as_json:
-        print_json(data)
-    else:
-        typer.echo(render_status(data))
+        print_json(result.as_dict())
+        return
+    typer.echo("")
+    typer.echo(f"dealer-sync demo: {orders} portal orders, Zoho Inventory and Zoho Books simulators")
+    typer.echo(f"{'flow':<28} {'in':>6} {'synced':>7} {'quarantined':>12} {'deferred':>9}")
+    for summary in [*result.flows, {**result.second_pass, "flow": "order_to_invoice (again)"}]:
+        typer.echo(
+            f"{summary['flow']:<28} {summary['in']:>6} {summary['synced']:>7} "
+            f"{summary['quarantined']:>12} {summary['deferred']:>9}"
+        )
+    typer.echo(f"new documents written by the second pass: {result.new_documents_on_second_pass}")
+    typer.echo(f"documents in the simulators: {result.documents}")
+    typer.echo(f"store:  {result.as_dict()['store_url']}")
+    typer.echo(f"portal: {result.as_dict()['portal_url']}")
+    typer.echo(
+        f"quarantine: {result.quarantine_open} open records; see them with "
+        f"DEALER_SYNC_STORE_URL={result.as_dict()['store_url']} dealer-sync quarantine list"
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,15 +17,6 @@ from tasks.environment import close_environments
 
 CLIENT_SECRET = "sandbox-client-secret-4f1c9a"
 REFRESH_TOKEN = "1000.sandbox-refresh-token-9b2e77d1"
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
-    """One Prefect API for the whole session: starting it costs about ten seconds."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
 
 
 @dataclass

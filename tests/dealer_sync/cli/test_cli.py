@@ -30,7 +30,7 @@ def test_every_command_has_help():
     for args in (
         [], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["portal"],
         ["portal", "init"], ["status"], ["quarantine"], ["quarantine", "list"],
-        ["quarantine", "show"], ["demo"],
+        ["quarantine", "show"], ["demo"], ["sandbox"], ["sandbox", "up"],
     ):
         result = invoke(*args, "--help")
         assert result.exit_code == 0, (args, result.output)
@@ -97,8 +97,13 @@ def test_invalid_settings_exit_with_the_problem_named(env, monkeypatch):
     assert "base_currency" in result.output
 
 
-def test_demo_migrates_initialises_and_prints_status(env):
-    result = invoke("demo", "--json")
+def test_demo_runs_the_cycle_and_reports_json(env, prefect_api, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEALER_SYNC_DATA_DIR", str(tmp_path / "data"))
+    result = invoke("demo", "--json", "--orders", "8", "--seed", "3")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["store"]["revision"] == "0001" and data["portal"]["initialised"]
+    data = json.loads(result.output[result.output.index("{"):])
+    assert [f["flow"] for f in data["flows"]][:3] == [
+        "inventory_refresh", "order_to_invoice", "invoice_payment_pullback",
+    ]
+    assert data["new_documents_on_second_pass"] == 0
+    assert data["store_url"].endswith("store.db")
