@@ -59,3 +59,45 @@ def show(
             typer.echo(f"{key:>18}: {value}")
     typer.echo("           payload:")
     print_json(record.payload)
+
+
+@app.command("replay")
+def replay_(
+    record_ids: Annotated[list[int] | None, typer.Argument(help="quarantine record ids")] = None,
+    flow: Annotated[str | None, typer.Option(help="replay every open record of this flow")] = None,
+    all_open: Annotated[bool, typer.Option("--all", help="replay every open record")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Run quarantined records through their flow again (after fixing a mapping or the source).
+
+    Records that pass now sync and close; the others stay open with the new reason.
+    """
+    from dealer_sync.replay import replay
+
+    if not record_ids and not flow and not all_open:
+        fail("name record ids, or --flow FLOW, or --all", code=2)
+    store = open_store(load_settings())
+    if record_ids:
+        records = [r for rid in record_ids if (r := store.quarantine.get(rid)) is not None]
+        missing = set(record_ids) - {r.id for r in records}
+        if missing:
+            fail(f"no quarantine record {', '.join(map(str, sorted(missing)))}")
+        records = [r for r in records if r.status == "open"]
+    else:
+        records = store.quarantine.list(status="open", flow=flow, limit=1_000_000)
+    if not records:
+        typer.echo("nothing to replay")
+        return
+    try:
+        result = replay(store, records)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(asdict(result))
+        return
+    typer.echo(f"replayed {result.replayed} records: {result.closed} closed, {result.still_open} still open")
+    for run in result.runs:
+        typer.echo(
+            f"  {run['flow']}: in {run['in']}, synced {run['synced']}, "
+            f"quarantined {run['quarantined']}, deferred {run['deferred']}"
+        )
