@@ -23,6 +23,8 @@ class ZohoAuthError(ZohoError):
 
 # Zoho does not document a code for "number already exists" (see shared reference, [U]);
 # its messages say so in words, which is what this matches.
+_ORGANISATION_CODES = ("6", "6041")  # [U] wrong or foreign organization_id
+
 _DUPLICATE_WORDS = ("already exists", "already been", "duplicate")
 
 
@@ -43,6 +45,8 @@ def zoho_error(response: httpx.Response, body: Any) -> ZohoError:
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if status == 401 or code == "57":
+        return ZohoError(text, kind=ErrorKind.AUTH, status_code=status, vendor_code=code)
+    if "organization_id" in message or code in _ORGANISATION_CODES:  # configuration, not data
         return ZohoError(text, kind=ErrorKind.AUTH, status_code=status, vendor_code=code)
     if status == 404:
         return ZohoError(text, kind=ErrorKind.NOT_FOUND, status_code=status, vendor_code=code)
