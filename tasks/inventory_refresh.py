@@ -67,14 +67,18 @@ def refresh_stock_batch(
     """Read stock per location for these items, compute available-to-promise, validate, upsert."""
     as_of = utcnow()
     levels: list[StockLevel] = []
-    for item in env.inventory.item_details(item_ids):
+    items, unreadable = env.inventory.item_details(item_ids)
+    for item in items:
         levels.extend(item.stock_levels(as_of))
     skus = {item: sku for sku, item in env.store.mappings.table(MappingKind.SKU_ITEM, SYSTEM).items()}
     warehouses = env.store.mappings.table(MappingKind.WAREHOUSE, SYSTEM)
     rows: dict[str, AvailabilityRow] = {}
     frame_rows = []
-    quarantined: list[QuarantineItem] = []
-    keys_read = []
+    # an unreadable item stands for all its stock levels: one "stock" record keyed by the item
+    quarantined = [
+        QuarantineItem("stock", f"item:{r.key}", r.payload, r.reason, r.failed_check) for r in unreadable
+    ]
+    keys_read = [q.entity_key for q in quarantined]
     for level in levels:
         sku = skus.get(level.item_id)
         warehouse = warehouses.get(level.warehouse_id)

@@ -57,13 +57,19 @@ def _pull(
         good: list[Any] = []
         stop = False
         for row in page:
-            stamp = parse_zoho_time(str(row["last_modified_time"]))
+            key = str(row.get(id_field) or "?")
+            try:
+                stamp = parse_zoho_time(str(row["last_modified_time"]))
+            except (KeyError, ValueError) as exc:
+                reason = f"unreadable last_modified_time: {exc}"
+                result.read.append(key)
+                result.quarantined.append(QuarantineItem(entity, key, row, reason, "document is well-formed"))
+                continue
             if newest_first and since is not None and stamp < since:
                 stop = True  # sorted newest first: the rest is older than the watermark
                 break
             if not _in_window(stamp, since, until):
                 continue
-            key = str(row[id_field])
             result.read.append(key)
             result.newest = max(result.newest or stamp, stamp)
             dealer = dealers.get(str(row.get("customer_id")))

@@ -15,11 +15,24 @@ def _decimal(value: Any) -> Decimal:
     """Zoho sends stock as strings or numbers, money as numbers; all become exact Decimals."""
     if value is None or value == "":
         return Decimal(0)
-    return Decimal(str(value))
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"{type(value).__name__} is not a number")
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError as exc:  # InvalidOperation: pydantic only reports ValueErrors
+        raise ValueError(f"{value!r} is not a number") from exc
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 def _time(value: Any) -> Any:
-    return parse_zoho_time(value) if isinstance(value, str) and value else value
+    if isinstance(value, str) and value:
+        try:
+            return parse_zoho_time(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a Zoho timestamp") from exc
+    return value
 
 
 ZohoDecimal = Annotated[Decimal, BeforeValidator(_decimal)]

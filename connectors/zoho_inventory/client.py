@@ -6,12 +6,15 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.http.errors import ErrorKind
 from connectors.zoho.bodies import sales_order_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho.errors import ZohoError
 from connectors.zoho_inventory.wire import ZohoItem, ZohoLocation, ZohoSalesOrder
 from dealer_sync.models import MappedOrder
+from dealer_sync.records import Rejected, describe
 
 ITEM_DETAILS_BATCH = 100  # ids per /itemdetails call
 CONFIRM_BATCH = 25  # Zoho confirms at most 25 sales orders at once
@@ -33,14 +36,24 @@ class ZohoInventoryClient(ZohoClient):
         }
         yield from self.pages("/items", "items", "item_id", params)
 
-    def item_details(self, item_ids: Sequence[str]) -> list[ZohoItem]:
-        """Full items, with stock per location, in batches over ``/itemdetails``."""
+    def item_details(self, item_ids: Sequence[str]) -> tuple[list[ZohoItem], list[Rejected]]:
+        """Full items, with stock per location, in batches over ``/itemdetails``.
+
+        An item whose payload cannot be read comes back as Rejected, not as an exception.
+        """
         items: list[ZohoItem] = []
+        rejected: list[Rejected] = []
         for start in range(0, len(item_ids), ITEM_DETAILS_BATCH):
             chunk = item_ids[start : start + ITEM_DETAILS_BATCH]
             body = self.call("GET", "/itemdetails", params={"item_ids": ",".join(chunk)})
-            items.extend(ZohoItem.model_validate(r) for r in body.get("items") or [])
-        return items
+            for row in body.get("items") or []:
+                try:
+                    items.append(ZohoItem.model_validate(row))
+                except ValidationError as exc:
+                    key = str(row.get("item_id", "?")) if isinstance(row, dict) else "?"
+                    payload = row if isinstance(row, dict) else {"raw": repr(row)}
+                    rejected.append(Rejected("item", key, payload, describe(exc), "item is well-formed"))
+        return items, rejected
 
     def create_sales_order(self, order: MappedOrder) -> ZohoSalesOrder:
         """Create with our own number, so that a lookup can find it after an uncertain outcome."""
