@@ -23,6 +23,7 @@ from tasks.order_to_invoice import (
     post_sales_orders,
     record_order_intents,
 )
+from tasks.reporting import Progress
 
 
 @dataclass
@@ -65,8 +66,10 @@ def order_to_invoice(
             invoices = post_invoices.submit(env, run.run_id, intents, sales_orders, max_rounds, lease_seconds)
             marked = mark_portal_orders_invoiced.submit(env, intents, invoices)
             batches.append(BatchRun([o.id for o in batch], mapped, intents, sales_orders, invoices, marked))
+        progress = Progress(FLOW, len(batches))
         for batch_run in batches:
             collect_batch(run, batch_run)
+            progress.advance()
         synced = [key for (entity, key), r in run.outcomes.records.items() if r.outcome.value == "synced"]
         env.store.quarantine.resolve_keys(FLOW, "order", synced, run.run_id)  # replays that now pass
         return run.summary()

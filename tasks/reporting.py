@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import cast
+from uuid import UUID
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
 from dealer_sync.store import RunCounts
 from tasks.outcomes import RunOutcomes
@@ -50,3 +57,19 @@ def publish_run_artifacts(flow: str, outcomes: RunOutcomes, counts: RunCounts) -
     create_markdown_artifact(
         key=artifact_key(flow, "exceptions"), markdown="\n".join(lines), description=f"{flow}: exceptions"
     )
+
+
+class Progress:
+    """A progress artifact a long run moves as its batches finish (visible in the run's page)."""
+
+    def __init__(self, flow: str, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        created = create_progress_artifact(
+            progress=0.0, key=artifact_key(flow, "progress"), description=f"{flow}: batches done"
+        )
+        self._id = cast(UUID, created)  # called from sync code: the id itself, not a coroutine
+
+    def advance(self, batches: int = 1) -> None:
+        self.done += batches
+        update_progress_artifact(self._id, progress=min(100.0, 100.0 * self.done / self.total))

@@ -64,3 +64,19 @@ def test_an_unmapped_warehouse_is_quarantined_and_the_cursor_only_reads_changes(
     records = world.store.quarantine.list(flow="inventory_refresh", limit=100)
     assert all("warehouse_code" in r.reason for r in records)
     assert world.store.cursors.get("inventory_refresh", "zoho_inventory", "item") is not None
+
+
+def test_incremental_runs_read_recent_changes_and_a_due_full_sweep_reads_everything(world_factory):
+    world = world_factory(NetworkSpec(seed=24, orders=4, bad_share=0.0, skus=8))
+    levels_per_item = len(world.network.warehouses)
+    stocked = [i for i in world.network.items if i.in_inventory]
+    inventory_refresh()  # no sweep recorded yet: a full sweep
+    world.sandbox.clock.advance(3600)
+    changed = world.ids.items["zoho_inventory"][stocked[0].sku]
+    location = world.ids.locations[world.network.warehouses[0][0]]
+    world.sandbox.inventory.state.adjust_stock(changed, location, 5)
+    inventory_refresh()  # reads the cursor's edge again (lookback) and the changed item
+    only_recent = inventory_refresh()
+    assert only_recent["in"] == levels_per_item  # just the item changed an hour later
+    swept = inventory_refresh(full_sweep_hours=0)
+    assert swept["in"] == len(stocked) * levels_per_item
