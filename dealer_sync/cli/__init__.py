@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dealer_sync.cli import db, demo, portal, quarantine, sandbox, status
+from dealer_sync.cli import db, demo, portal, quarantine, run, sandbox, status
 
 app = typer.Typer(
     name="dealer-sync",
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(portal.app, name="portal")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(run.app, name="run")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
 

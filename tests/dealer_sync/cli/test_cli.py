@@ -30,7 +30,8 @@ def test_every_command_has_help():
     for args in (
         [], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["portal"],
         ["portal", "init"], ["status"], ["quarantine"], ["quarantine", "list"],
-        ["quarantine", "show"], ["demo"], ["sandbox"], ["sandbox", "up"],
+        ["quarantine", "show"], ["demo"], ["sandbox"], ["sandbox", "up"], ["run"],
+        ["run", "order-to-invoice"], ["run", "inventory-refresh"], ["run", "invoice-payment-pullback"],
     ):
         result = invoke(*args, "--help")
         assert result.exit_code == 0, (args, result.output)
@@ -107,3 +108,15 @@ def test_demo_runs_the_cycle_and_reports_json(env, prefect_api, tmp_path, monkey
     ]
     assert data["new_documents_on_second_pass"] == 0
     assert data["store_url"].endswith("store.db")
+
+
+def test_run_validates_the_window_before_any_flow_starts(env):
+    for args, message in (
+        (["--since", "yesterday"], "not an ISO 8601"),
+        (["--since", "2026-11-01T00:00:00"], "no timezone offset"),
+        (["--since", "2999-01-01T00:00:00Z"], "in the future"),
+        (["--since", "2026-11-02T00:00:00Z", "--until", "2026-11-01T00:00:00Z"], "must be before"),
+    ):
+        result = invoke("run", "order-to-invoice", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output
