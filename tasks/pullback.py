@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from pydantic import ValidationError
 
 from connectors.zoho.client import parse_zoho_time
@@ -17,12 +18,14 @@ from dealer_sync.money import Money
 from dealer_sync.records import describe
 from dealer_sync.store import MappingKind, QuarantineItem
 from dealer_sync.timeutil import business_date, utcnow
+from expectations.suites import INVOICES, PAYMENTS
 from tasks.environment import SyncEnvironment
 from tasks.policy import batch_task
 
 FLOW = "invoice_payment_pullback"
 SYSTEM = "zoho_books"
 CLOSED_STATUSES = ("void", "draft")
+SUITES = {"invoice": INVOICES, "payment": PAYMENTS}
 
 
 @dataclass
@@ -39,6 +42,47 @@ def _in_window(stamp: datetime, since: datetime | None, until: datetime | None) 
     return (since is None or stamp >= since) and (until is None or stamp < until)
 
 
+def _frame_row(document: Invoice | Payment | CreditNote) -> dict[str, Any] | None:
+    """The row the document's expectation suite checks (credit notes have no suite)."""
+    if isinstance(document, Invoice):
+        return {
+            "invoice_id": document.id,
+            "customer_id": document.customer_id,
+            "dealer_id": document.dealer_id,
+            "total": document.total.amount,
+            "balance": document.balance.amount,
+            "currency": document.currency,
+        }
+    if isinstance(document, Payment):
+        return {
+            "payment_id": document.id,
+            "customer_id": document.customer_id,
+            "dealer_id": document.dealer_id,
+            "amount": document.amount.amount,
+            "allocated": document.allocated.amount,
+        }
+    return None
+
+
+def _validated(
+    entity: str, documents: list[Any], rows: dict[str, dict[str, Any]]
+) -> tuple[list[Any], list[QuarantineItem]]:
+    """Run the entity's suite over the page; failing documents go to quarantine by name."""
+    suite = SUITES.get(entity)
+    if suite is None or not documents:
+        return documents, []
+    from expectations.runner import validate_frame  # GX is slow to import: only here
+
+    report = validate_frame(pd.DataFrame([_frame_row(d) for d in documents]), suite)
+    if report.batch_failed:
+        raise RuntimeError(f"{entity} expectations failed for the whole page: {report.table_failures}")
+    failed = [
+        QuarantineItem(entity, key, rows[key], "; ".join(names), names[0])
+        for key, names in report.failures.items()
+    ]
+    return [d for d in documents if d.id not in report.failures], failed
+
+
 def _pull(
     env: SyncEnvironment,
     run_id: str,
@@ -50,11 +94,12 @@ def _pull(
     until: datetime | None,
     newest_first: bool,
 ) -> PulledDocuments:
-    """Read pages, map customers to dealers, upsert each page; bad or unmapped records quarantined."""
+    """Read pages, map customers to dealers, validate, upsert each page; failures quarantined."""
     dealers = {c: d for d, c in env.store.mappings.table(MappingKind.DEALER_CUSTOMER, SYSTEM).items()}
     result = PulledDocuments(entity)
     for page in pages:
-        good: list[Any] = []
+        candidates: list[Any] = []
+        rows: dict[str, dict[str, Any]] = {}
         stop = False
         for row in page:
             key = str(row.get(id_field) or "?")
@@ -73,16 +118,19 @@ def _pull(
             result.read.append(key)
             result.newest = max(result.newest or stamp, stamp)
             dealer = dealers.get(str(row.get("customer_id")))
-            if dealer is None:
+            if dealer is None and entity not in SUITES:
                 reason = f"customer {row.get('customer_id')} is not mapped to a dealer"
                 result.quarantined.append(QuarantineItem(entity, key, row, reason, "customer mapped"))
                 continue
             try:
-                good.append(build(row, dealer))
+                candidates.append(build(row, dealer))
+                rows[key] = row
             except ValidationError as exc:
                 result.quarantined.append(
                     QuarantineItem(entity, key, row, describe(exc), "document is well-formed")
                 )
+        good, failed = _validated(entity, candidates, rows)
+        result.quarantined += failed
         invoices = [d for d in good if isinstance(d, Invoice)]
         payments = [d for d in good if isinstance(d, Payment)]
         notes = [d for d in good if isinstance(d, CreditNote)]

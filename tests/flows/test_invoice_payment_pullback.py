@@ -71,7 +71,7 @@ def test_later_runs_read_only_recent_changes_and_unmapped_customers_are_quaranti
     second = invoice_payment_pullback(lookback_minutes=10)
     assert second["quarantined"] == 1  # the cursor's edge (the first invoices) is re-read too
     [record] = world.store.quarantine.list(flow="invoice_payment_pullback")
-    assert "not mapped to a dealer" in record.reason
+    assert record.failed_expectation == "dealer_id must be mapped (customer has no dealer)"
 
     third = invoice_payment_pullback(lookback_minutes=10)
     assert third["in"] == 1  # only the walk-in invoice lies within the lookback of the cursor
