@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, and_, select, update
+from sqlalchemy import Engine, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.portal_sql import schema
@@ -102,9 +102,7 @@ class SqlPortal:
         """Orders in ``statuses`` confirmed within [since, until) or with the given ids."""
         o = schema.orders
         query = (
-            select(o)
-            .where(o.c.status.in_([s.value for s in statuses]))
-            .order_by(o.c.confirmed_at, o.c.id)
+            select(o).where(o.c.status.in_([s.value for s in statuses])).order_by(o.c.confirmed_at, o.c.id)
         )
         if ids is not None:
             query = query.where(o.c.id.in_(list(ids)))
@@ -205,6 +203,48 @@ class SqlPortal:
                     totals[(sku, warehouse)] += quantity
         return dict(totals)
 
+    def orders_for_reconciliation(
+        self, since: datetime, until: datetime, numbers: Sequence[str] = ()
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Raw order heads (any status) confirmed in [since, until) or with these numbers, and lines.
+
+        ``numbers`` are compared case-insensitively (the reconciliation case-folds its keys).
+
+        Raw rows, not models: the reconciliation must see malformed orders too.
+        """
+        o, ln = schema.orders, schema.order_lines
+        heads: dict[str, dict[str, Any]] = {}
+        wanted = sorted({n.lower() for n in numbers})
+        with self.engine.connect() as connection:
+            in_window = and_(o.c.confirmed_at >= since, o.c.confirmed_at < until)
+            for row in connection.execute(select(o).where(in_window)).mappings():
+                heads[row["id"]] = dict(row)
+            for start in range(0, len(wanted), 500):  # bounded IN lists (SQLite caps parameters)
+                chunk = wanted[start : start + 500]
+                for row in connection.execute(select(o).where(func.lower(o.c.number).in_(chunk))).mappings():
+                    heads[row["id"]] = dict(row)
+            ids = list(heads)
+            lines: list[dict[str, Any]] = []
+            for start in range(0, len(ids), 500):
+                query = select(ln).where(ln.c.order_id.in_(ids[start : start + 500]))
+                lines += [dict(r) for r in connection.execute(query).mappings()]
+        return list(heads.values()), lines
+
+    def order_ids_for_numbers(self, numbers: Sequence[str]) -> list[str]:
+        """Portal order ids of these order numbers (compared case-insensitively)."""
+        o = schema.orders
+        wanted = sorted({n.lower() for n in numbers})
+        ids: list[str] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                query = select(o.c.id).where(func.lower(o.c.number).in_(wanted[start : start + 500]))
+                ids += list(connection.scalars(query))
+        return ids
+
+    def dealer_account_rows(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            return [dict(r) for r in connection.execute(select(schema.dealer_accounts)).mappings()]
+
     def outstanding_by_dealer(self) -> dict[str, Money]:
         """Open invoice balances per dealer, as the pullback last copied them from the ledger."""
         inv = schema.account_invoices
@@ -220,9 +260,7 @@ class SqlPortal:
         with self.engine.connect() as connection:
             rows = connection.execute(select(schema.availability)).mappings().all()
         fields = AvailabilityRow.__dataclass_fields__
-        return {
-            (r["sku"], r["warehouse_code"]): AvailabilityRow(**{f: r[f] for f in fields}) for r in rows
-        }
+        return {(r["sku"], r["warehouse_code"]): AvailabilityRow(**{f: r[f] for f in fields}) for r in rows}
 
     # ---------------------------------------------------------------- writes
     def upsert_availability(self, rows: Sequence[AvailabilityRow]) -> int:
@@ -389,4 +427,3 @@ class SqlPortal:
         with self.engine.begin() as connection:
             connection.execute(statement, rows)
         return len(rows)
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from connectors.http.errors import ErrorKind
@@ -46,13 +46,25 @@ class ZohoBooksClient(ZohoClient):
             if r.get("invoice_number") == invoice_number
         ]
 
-    def invoice_pages(self, modified_since: datetime | None = None) -> Iterator[list[dict[str, Any]]]:
+    def invoice_pages(
+        self,
+        modified_since: datetime | None = None,
+        date_start: date | None = None,
+        date_end: date | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Invoice list pages (no lines, no tax), by change time and/or invoice date (inclusive)."""
         params = {
             "last_modified_time": zoho_time(modified_since) if modified_since else None,
+            "date_start": date_start.isoformat() if date_start else None,
+            "date_end": date_end.isoformat() if date_end else None,
             "sort_column": "last_modified_time",
             "sort_order": "A",
         }
         yield from self.pages("/invoices", "invoices", "invoice_id", params)
+
+    def invoice_detail(self, invoice_id: str) -> ZohoInvoice:
+        """One invoice with its subtotal and tax (lists carry neither)."""
+        return ZohoInvoice.model_validate(self.call("GET", f"/invoices/{invoice_id}")["invoice"])
 
     def payment_pages(self) -> Iterator[list[dict[str, Any]]]:
         """Payments newest change first: Zoho documents no modified-since filter for them."""

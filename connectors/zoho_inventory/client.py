@@ -74,6 +74,15 @@ class ZohoInventoryClient(ZohoClient):
             if r.get("salesorder_number") == salesorder_number
         ]
 
+    def sales_order_pages(self, modified_since: datetime | None = None) -> Iterator[list[dict[str, Any]]]:
+        params = {"last_modified_time": zoho_time(modified_since) if modified_since else None}
+        yield from self.pages("/salesorders", "salesorders", "salesorder_id", params)
+
+    def sales_order_detail(self, salesorder_id: str) -> ZohoSalesOrder:
+        """One sales order with its lines (lists carry none): one call each, so use sparingly."""
+        body = self.call("GET", f"/salesorders/{salesorder_id}")
+        return ZohoSalesOrder.model_validate(body["salesorder"])
+
     def confirm_sales_orders(self, salesorder_ids: Sequence[str]) -> None:
         """Confirm (and so reserve stock for) sales orders, 25 per call. Confirming twice is harmless."""
         for start in range(0, len(salesorder_ids), CONFIRM_BATCH):

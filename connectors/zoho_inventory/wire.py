@@ -86,6 +86,12 @@ class ZohoItem(ZohoRecord):
         return levels
 
 
+class ZohoDocumentLine(ZohoRecord):
+    item_id: ZohoId | None = None
+    sku: str | None = None
+    quantity: ZohoDecimal
+
+
 class ZohoSalesOrder(ZohoRecord):
     salesorder_id: ZohoId
     salesorder_number: str
@@ -94,3 +100,4 @@ class ZohoSalesOrder(ZohoRecord):
     status: str = "draft"
     total: ZohoDecimal | None = None
     last_modified_time: ZohoTime | None = None
+    line_items: list[ZohoDocumentLine] = Field(default_factory=list)  # detail responses only
