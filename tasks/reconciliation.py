@@ -169,9 +169,7 @@ def snapshot_ledger(env: SyncEnvironment, window: Window, late_days: int = 3) ->
                     "dealer_key": key(dealers.get(p.customer_id)),
                     "currency": p.currency_code,
                     "amount_minor": minor(p.amount, p.currency_code),
-                    "unapplied_minor": minor(
-                        p.amount - sum((a.amount_applied for a in p.invoices), Decimal(0)), p.currency_code
-                    ),
+                    "unapplied_minor": minor(p.canonical(None).unapplied.amount, p.currency_code),
                     "paid_on": p.date,
                 }
                 for p in payments

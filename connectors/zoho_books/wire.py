@@ -87,7 +87,8 @@ class ZohoPayment(ZohoRecord):
     reference_number: str | None = None
     payment_mode: str | None = None
     currency_code: str = "INR"
-    invoices: list[ZohoAppliedInvoice] = Field(default_factory=list)
+    invoices: list[ZohoAppliedInvoice] = Field(default_factory=list)  # detail responses only
+    unused_amount: ZohoDecimal | None = None  # list responses carry this instead
     last_modified_time: ZohoTime
 
     def canonical(self, dealer_id: str | None) -> Payment:
@@ -105,6 +106,7 @@ class ZohoPayment(ZohoRecord):
                 for a in self.invoices
                 if a.amount_applied
             ),
+            unused=Money(amount=self.unused_amount, currency=c) if self.unused_amount is not None else None,
             updated_at=self.last_modified_time,
         )
 

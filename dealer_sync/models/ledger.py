@@ -110,12 +110,17 @@ class Payment(CanonicalModel):
     reference: str | None = None
     mode: str | None = None
     allocations: tuple[Allocation, ...] = ()
+    unused: Money | None = Field(
+        default=None, description="the ledger's own not-applied figure; lists carry it, not allocations"
+    )
     updated_at: UtcDateTime
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         c = self.amount.currency
-        require_currency(c, *(a.amount for a in self.allocations))
+        require_currency(c, self.unused, *(a.amount for a in self.allocations))
+        if self.unused is not None and (self.unused.amount < 0 or self.unused > self.amount):
+            raise ValueError(f"payment {self.id}: unused {self.unused} is outside 0..{self.amount}")
         if self.amount.amount <= 0:
             raise ValueError(f"payment {self.id}: amount must be positive, got {self.amount}")
         if self.allocated > self.amount:
@@ -130,7 +135,8 @@ class Payment(CanonicalModel):
 
     @property
     def unapplied(self) -> Money:
-        return self.amount - self.allocated
+        """Not yet applied to an invoice: the ledger's own figure when it gave one."""
+        return self.unused if self.unused is not None else self.amount - self.allocated
 
 
 class CreditNoteStatus(StrEnum):

@@ -36,6 +36,8 @@ def test_invoices_payments_and_credit_notes_reach_each_dealers_account(world_fac
     assert balances[paid.invoice_id] == 0
     assert balances[partial.invoice_id] == partial.balance - Decimal("100.00")
     assert balances[credited.invoice_id] == credited.balance - note.totals.total
+    unapplied = [row["unapplied"] for d in docs.values() for row in d["payments"]]
+    assert unapplied == [0, 0]  # both payments were applied in full: no credit on account
 
     from sqlalchemy import select
 
