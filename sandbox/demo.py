@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.portal_sql.database import init_portal
 from dealer_sync.db import make_engine
@@ -35,6 +36,7 @@ class DemoResult:
     new_documents_on_second_pass: int = 0
     documents: dict[str, int] = field(default_factory=dict)
     quarantine_open: int = 0
+    reconciliation: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,8 @@ class DemoResult:
             "new_documents_on_second_pass": self.new_documents_on_second_pass,
             "documents_in_simulators": self.documents,
             "quarantine_open": self.quarantine_open,
+            "findings_by_category": self.reconciliation.get("findings_by_category", {}),
+            "report_files": self.reconciliation.get("report_files", {}),
         }
 
 
@@ -132,13 +136,14 @@ def run_demo(data_dir: Path, spec: NetworkSpec | None = None, minute_seconds: fl
     from flows.inventory_refresh import inventory_refresh
     from flows.invoice_payment_pullback import invoice_payment_pullback
     from flows.order_to_invoice import order_to_invoice
+    from flows.reconciliation import reconciliation
     from tasks.environment import close_environments
 
     spec = spec or NetworkSpec(seed=42, orders=60)
     result = DemoResult(data_dir=data_dir)
     saved = dict(os.environ)
     try:
-        with seeded_sandbox(data_dir, spec, minute_seconds) as (sandbox, _, _, env):
+        with seeded_sandbox(data_dir, spec, minute_seconds) as (sandbox, _, network, env):
             os.environ.update(env)
             result.flows.append(inventory_refresh(full=True))
             result.flows.append(order_to_invoice())
@@ -150,6 +155,10 @@ def run_demo(data_dir: Path, spec: NetworkSpec | None = None, minute_seconds: fl
             after = _document_counts(sandbox)
             result.documents = after
             result.new_documents_on_second_pass = sum(after.values()) - sum(before.values())
+            days = sorted(
+                {o.confirmed_at.astimezone(ZoneInfo("Asia/Kolkata")).date() for o in network.orders}
+            )
+            result.reconciliation = reconciliation(first_day=days[0], last_day=days[-1], deliver=False)
             store = SyncStore.open(env["DEALER_SYNC_STORE_URL"])
             result.quarantine_open = sum(store.quarantine.count_open().values())
             store.close()

@@ -41,6 +41,12 @@ def demo(
         )
     typer.echo(f"new documents written by the second pass: {result.new_documents_on_second_pass}")
     typer.echo(f"documents in the simulators: {result.documents}")
+    found = result.reconciliation.get("findings_by_category", {})
+    typer.echo(
+        f"reconciliation: {sum(found.values())} findings " + ", ".join(f"{k} {v}" for k, v in found.items())
+    )
+    for kind, path in result.reconciliation.get("report_files", {}).items():
+        typer.echo(f"  report {kind}: {path}")
     typer.echo(f"store:  {result.as_dict()['store_url']}")
     typer.echo(f"portal: {result.as_dict()['portal_url']}")
     typer.echo(
