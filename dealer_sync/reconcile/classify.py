@@ -602,7 +602,7 @@ class _Run:
         minutes = pl.col("since").dt.total_minutes()
         return (
             pl.when(minutes.is_null())
-            .then(pl.lit("at an unknown time"))
+            .then(pl.lit("an unknown time"))
             .when(minutes < 120)
             .then(_format("{} min", minutes.clip(lower_bound=0)))
             .when(minutes < 48 * 60)
