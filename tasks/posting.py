@@ -54,24 +54,27 @@ class PostReport:
 def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim], run_id: str) -> PostReport:
     """Create each claimed document once; every claim ends done, failed or deferred."""
     report = PostReport()
-    audit: list[AuditEvent] = []
 
     def event(
         claim: Claim, outcome: str, external_id: str | None = None, error: ConnectorError | None = None
     ) -> None:
-        audit.append(
-            AuditEvent(
-                system=target.system,
-                operation="create",
-                entity=target.entity,
-                entity_key=claim.source_id,
-                outcome=outcome,
-                idempotency_key=claim.key,
-                external_id=external_id,
-                status_code=error.status_code if error else None,
-                detail=str(error) if error else None,
-                run_id=run_id,
-            )
+        # Written at once, not at the end of the batch: a run killed mid-batch keeps the audit
+        # of every write it made (one short transaction beside the outbox's own).
+        store.audit.record(
+            [
+                AuditEvent(
+                    system=target.system,
+                    operation="create",
+                    entity=target.entity,
+                    entity_key=claim.source_id,
+                    outcome=outcome,
+                    idempotency_key=claim.key,
+                    external_id=external_id,
+                    status_code=error.status_code if error else None,
+                    detail=str(error) if error else None,
+                    run_id=run_id,
+                )
+            ]
         )
 
     def finish(claim: Claim, ids: list[str], outcome: str) -> None:
@@ -80,13 +83,15 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
             log.error(
                 "%s %s has %d copies in %s: %s", target.entity, claim.reference, len(ids), target.system, ids
             )
+        # Audit first: if the run dies before the outbox records the id, the next run finds the
+        # document by lookup and audits it again, so no write ever goes unaudited.
+        event(claim, outcome, ids[0])
         try:
             store.outbox.complete(claim.key, ids[0])
         except DuplicateEffectError as exc:
             report.duplicates[claim.key] = ids
             log.error("%s", exc)
         report.done[claim.key] = ids[0]
-        event(claim, outcome, ids[0])
 
     handled: set[str] = set()
     try:
@@ -130,5 +135,4 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
         for claim in claims:  # an auth failure stops the batch: hand back what was not tried
             if claim.key not in handled:
                 store.outbox.defer(claim.key, claim.claimed_by, "not attempted: the batch stopped")
-        store.audit.record(audit)
     return report
