@@ -4,11 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck clean
+# A Prefect server on loopback; its database is SQLite under .prefect/ unless
+# PREFECT_SERVER_DATABASE_CONNECTION_URL names a PostgreSQL one (see README).
+PREFECT_PORT    ?= 4200
+PREFECT_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+
+.PHONY: install demo test lint typecheck clean server deploy worker
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +29,17 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+
+server: $(STAMP)
+	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/.prefect} $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+deploy: $(STAMP)
+	PREFECT_API_URL=$(PREFECT_API_URL) $(BIN)/dealer-sync deploy
+
+# Runs flows from this clone; heartbeats let the server mark a dead run Crashed.
+worker: $(STAMP)
+	PREFECT_API_URL=$(PREFECT_API_URL) DEALER_SYNC_WORKER_HOME=$(CURDIR) PREFECT_FLOWS_HEARTBEAT_FREQUENCY=30 \
+		$(BIN)/prefect worker start --pool dealer-sync
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache

@@ -62,6 +62,23 @@ class SmtpSettings(BaseModel):
     recipients: list[str] = Field(default_factory=list)
 
 
+class AlertSettings(BaseModel):
+    """Where ops hear of a run that ended Failed or Crashed (not finance: they get the reconciliation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="incoming webhook of the ops channel"
+    )
+    recipients: list[str] = Field(
+        default_factory=list, description="ops email addresses, sent through the smtp settings"
+    )
+    ui_url: str | None = Field(
+        default=None,
+        description="base URL of the Prefect UI for run links; default: Prefect's PREFECT_UI_URL",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of one dealer-sync installation; defaults give the embedded setup."""
 
@@ -91,6 +108,7 @@ class Settings(BaseSettings):
     )
     slack_webhook_url: SecretStr | None = None
     smtp: SmtpSettings = SmtpSettings()
+    alerts: AlertSettings = AlertSettings()
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'store.db'}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from dealer_sync.settings import Settings
 from dealer_sync.store import ConservationError, RunCounts
@@ -39,6 +39,18 @@ class FlowRun:
             "quarantined": counts.quarantined,
             "deferred": counts.deferred,
         }
+
+
+def scheduled_cutoff() -> datetime | None:
+    """A deployment run's scheduled start, or None when the flow was called directly.
+
+    A scheduled run covers what was due at its scheduled time, not whatever happened before it
+    finally started: a late run (a worker down for an hour) and the catch-up runs after it then
+    split the work by schedule instead of the first one taking everything.
+    """
+    if deployment.get_id() is None:
+        return None
+    return flow_run.get_scheduled_start_time()
 
 
 def current_run_id() -> str:

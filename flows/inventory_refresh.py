@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from dealer_sync.timeutil import utcnow
+from flows.alerts import alert_ops
 from flows.common import chunks, recorded_run
 from tasks.inventory_refresh import (
     FLOW,
@@ -19,7 +20,7 @@ from tasks.inventory_refresh import (
 from tasks.reporting import Progress
 
 
-@flow(name="inventory-refresh", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="inventory-refresh", task_runner=ThreadPoolTaskRunner(max_workers=4), on_failure=[alert_ops])
 def inventory_refresh(
     full: bool = False,
     since: datetime | None = None,

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import recorded_run
+from flows.alerts import alert_ops
+from flows.common import recorded_run, scheduled_cutoff
 from tasks.pullback import (
     FLOW,
     SYSTEM,
@@ -18,7 +19,9 @@ from tasks.pullback import (
 )
 
 
-@flow(name="invoice-payment-pullback", task_runner=ThreadPoolTaskRunner(max_workers=3))
+@flow(
+    name="invoice-payment-pullback", task_runner=ThreadPoolTaskRunner(max_workers=3), on_failure=[alert_ops]
+)
 def invoice_payment_pullback(
     since: datetime | None = None,
     until: datetime | None = None,
@@ -28,6 +31,9 @@ def invoice_payment_pullback(
 
     With an explicit window (a backfill) the cursors are left where they are.
     """
+    backfill = since is not None or until is not None
+    if not backfill:
+        until = scheduled_cutoff()
     with recorded_run(FLOW, since=since, until=until, parameters={"lookback": lookback_minutes}) as run:
         env = run.env
         pulls = {"invoice": pull_invoices, "payment": pull_payments, "credit_note": pull_credit_notes}
@@ -49,7 +55,7 @@ def invoice_payment_pullback(
             run.outcomes.synced(entity, pulled.synced)
             run.outcomes.quarantined(pulled.quarantined)
             dealers |= pulled.dealers
-            if pulled.newest is not None and since is None and until is None:
+            if pulled.newest is not None and not backfill:
                 env.store.cursors.set(FLOW, SYSTEM, entity, pulled.newest.isoformat(), run.run_id)
         update_dealer_accounts(env, sorted(dealers))
         return run.summary()

@@ -12,7 +12,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dealer_sync.store import OutboxStatus
 from dealer_sync.store.outbox import OutboxState
-from flows.common import FlowRun, chunks, recorded_run
+from flows.alerts import alert_ops
+from flows.common import FlowRun, chunks, recorded_run, scheduled_cutoff
 from tasks.order_to_invoice import (
     FLOW,
     OrderIntents,
@@ -38,7 +39,7 @@ class BatchRun:
     marked: PrefectFuture[list[str]]
 
 
-@flow(name="order-to-invoice", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="order-to-invoice", task_runner=ThreadPoolTaskRunner(max_workers=4), on_failure=[alert_ops])
 def order_to_invoice(
     since: datetime | None = None,
     until: datetime | None = None,
@@ -52,6 +53,8 @@ def order_to_invoice(
     Every order ends synced (invoiced in the ledger and marked in the portal), quarantined
     (with the failed check), or deferred (tried again by the next run). A rerun never posts twice.
     """
+    if since is None and until is None and not order_ids:
+        until = scheduled_cutoff()
     parameters = {"order_ids": order_ids, "batch_size": batch_size, "max_rounds": max_rounds}
     with recorded_run(FLOW, since=since, until=until, parameters=parameters) as run:
         env = run.env

@@ -13,6 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dealer_sync.report import ReconciliationReport, render_text
 from dealer_sync.timeutil import business_date, business_day_bounds, utcnow
+from flows.alerts import alert_ops
 from flows.common import current_run_id
 from tasks.environment import environment
 from tasks.reconciliation import (
@@ -45,7 +46,7 @@ def resolve_window(first_day: date | None, last_day: date | None, timezone: str)
     return Window(since=since, until=until, first_day=first_day, last_day=last_day)
 
 
-@flow(name="nightly-reconciliation", task_runner=ThreadPoolTaskRunner(max_workers=3))
+@flow(name="nightly-reconciliation", task_runner=ThreadPoolTaskRunner(max_workers=3), on_failure=[alert_ops])
 def reconciliation(
     first_day: date | None = None,
     last_day: date | None = None,

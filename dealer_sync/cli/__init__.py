@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dealer_sync.cli import db, demo, portal, quarantine, run, sandbox, status
+from dealer_sync.cli import backfill, db, demo, deploy, portal, quarantine, run, sandbox, status
 
 app = typer.Typer(
     name="dealer-sync",
@@ -19,5 +19,8 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(run.app, name="run")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
+app.command("backfill")(backfill.backfill)
+app.command("deploy")(deploy.deploy)
+app.add_typer(deploy.secrets_app, name="secrets")
 
 __all__ = ["app"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -95,3 +95,47 @@ def invoice_payment_pullback_(since: Since = None, until: Until = None, as_json:
 
     start, end = window(since, until)
     report(_run(lambda: invoice_payment_pullback(since=start, until=end)), as_json)
+
+
+@app.command("reconciliation")
+def reconciliation_(
+    first_day: Annotated[
+        str | None, typer.Option(help="first business day, YYYY-MM-DD (default: yesterday)")
+    ] = None,
+    last_day: Annotated[
+        str | None, typer.Option(help="last business day, inclusive (default: first day)")
+    ] = None,
+    heal: Annotated[
+        bool, typer.Option("--heal", help="re-post missing invoices, then re-check them")
+    ] = False,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="email finance and post to Slack")
+    ] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Reconcile portal, inventory and ledger for business days; write the report files."""
+    from flows.reconciliation import reconciliation
+
+    first, last = business_day(first_day, "first-day"), business_day(last_day, "last-day")
+    if first and last and last < first:
+        fail("--last-day is before --first-day", code=2)
+    if last and not first:
+        fail("--last-day needs --first-day", code=2)
+    result = _run(lambda: reconciliation(first_day=first, last_day=last, heal=heal, deliver=deliver))
+    if as_json:
+        print_json(result)
+    else:
+        by_category = ", ".join(f"{k} {v}" for k, v in sorted(result["findings_by_category"].items()))
+        typer.echo(f"reconciliation {' .. '.join(result['window'])}: {result['findings']} finding(s)")
+        if by_category:
+            typer.echo(f"  {by_category}")
+        typer.echo(f"  report: {result['report_files']['html']}")
+
+
+def business_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--{name} {value!r} is not a date (YYYY-MM-DD)", code=2)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import csv
-import email
 import io
 import json
-import socket
-import threading
 from datetime import date
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from connectors.portal_sql import schema
@@ -23,51 +18,19 @@ from flows.invoice_payment_pullback import invoice_payment_pullback
 from flows.order_to_invoice import order_to_invoice
 from flows.reconciliation import reconciliation
 from sandbox.network import NetworkSpec
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from tests.loopback import smtp_server, webhook_receiver
 
 
 @pytest.fixture
 def delivery(monkeypatch):
-    inbox = Inbox()
-    with socket.socket() as probe:  # Controller checks readiness by connecting: it needs a real port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    posts: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    slack = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=slack.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    settings = {
-        "DEALER_SYNC_SMTP__HOST": "127.0.0.1",
-        "DEALER_SYNC_SMTP__PORT": str(port),
-        "DEALER_SYNC_SMTP__RECIPIENTS": '["finance@manufacturer.example"]',
-        "DEALER_SYNC_SLACK_WEBHOOK_URL": f"http://127.0.0.1:{slack.server_address[1]}/services/T0/B0/secret",
-    }
-    yield settings, inbox, posts
-    controller.stop()
-    slack.shutdown()
-    slack.server_close()
+    with smtp_server() as (port, inbox), webhook_receiver() as slack:
+        settings = {
+            "DEALER_SYNC_SMTP__HOST": "127.0.0.1",
+            "DEALER_SYNC_SMTP__PORT": str(port),
+            "DEALER_SYNC_SMTP__RECIPIENTS": '["finance@manufacturer.example"]',
+            "DEALER_SYNC_SLACK_WEBHOOK_URL": slack.url,
+        }
+        yield settings, inbox, slack.posts
 
 
 def test_reconciliation_names_each_injected_difference_and_delivers_the_report(

@@ -1,0 +1,83 @@
+"""A run that ends Failed tells ops: the flow, the task that failed, a link; a broken channel is no crash."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from prefect import flow, task
+
+from flows.alerts import alert_ops
+from tests.loopback import smtp_server, webhook_receiver
+
+
+@pytest.fixture
+def smtp_inbox():
+    with smtp_server() as (port, inbox):
+        yield port, inbox
+
+
+@task(name="post_invoices_batch")
+def failing_batch() -> None:
+    raise RuntimeError("Zoho Books kept answering 503")
+
+
+@task(name="fetch_orders")
+def fine_batch() -> int:
+    return 3
+
+
+@flow(name="alerting-flow", on_failure=[alert_ops])
+def alerting_flow() -> None:
+    fine_batch()
+    failing_batch()
+
+
+def test_a_failed_run_names_the_flow_the_failing_task_and_links_the_run(prefect_api, monkeypatch, smtp_inbox):
+    port, inbox = smtp_inbox
+    with webhook_receiver() as ops:
+        monkeypatch.setenv("DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", ops.url)
+        monkeypatch.setenv("DEALER_SYNC_ALERTS__RECIPIENTS", '["ops@manufacturer.example"]')
+        monkeypatch.setenv("DEALER_SYNC_ALERTS__UI_URL", "http://127.0.0.1:4200/")
+        monkeypatch.setenv("DEALER_SYNC_SMTP__HOST", "127.0.0.1")
+        monkeypatch.setenv("DEALER_SYNC_SMTP__PORT", str(port))
+        state = alerting_flow(return_state=True)
+        assert state.is_failed()
+        run_id = state.state_details.flow_run_id
+
+        (post,) = ops.posts
+        text = post["text"]
+        assert "alerting-flow" in text and "Failed" in text
+        assert "post_invoices_batch" in text and "Zoho Books kept answering 503" in text
+        assert "fetch_orders" not in text  # only the task that failed is named
+        assert f"http://127.0.0.1:4200/runs/flow-run/{run_id}" in text
+        assert ops.url not in text
+
+        (message,) = inbox.messages
+        assert message["To"] == "ops@manufacturer.example"
+        assert "alerting-flow" in message["Subject"] and "Failed" in message["Subject"]
+        assert "post_invoices_batch" in message.get_payload()
+
+
+def test_a_broken_slack_channel_still_emails_and_the_run_stays_failed(prefect_api, monkeypatch, smtp_inbox):
+    port, inbox = smtp_inbox
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", f"http://127.0.0.1:{dead}/services/T/B/x")
+    monkeypatch.setenv("DEALER_SYNC_ALERTS__RECIPIENTS", '["ops@manufacturer.example"]')
+    monkeypatch.setenv("DEALER_SYNC_SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("DEALER_SYNC_SMTP__PORT", str(port))
+    state = alerting_flow(return_state=True)
+    assert state.is_failed()
+    assert len(inbox.messages) == 1
+
+
+def test_without_alert_channels_a_failed_run_sends_nothing(prefect_api, monkeypatch, smtp_inbox):
+    port, inbox = smtp_inbox
+    for name in ("DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", "DEALER_SYNC_ALERTS__RECIPIENTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DEALER_SYNC_SMTP__PORT", str(port))
+    state = alerting_flow(return_state=True)
+    assert state.is_failed()
+    assert inbox.messages == []
