@@ -139,6 +139,17 @@ class PrefectServer:
     def task_runs(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.post("/task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}}))
 
+    def heartbeats(self, run_id: str) -> int:
+        """How many heartbeat events the server has received from this flow run."""
+        body = {
+            "filter": {
+                "event": {"name": ["prefect.flow-run.heartbeat"]},
+                "resource": {"id": [f"prefect.flow-run.{run_id}"]},
+            },
+            "limit": 10,
+        }
+        return int(self.post("/events/filter", body)["total"])
+
     def automations(self) -> list[dict[str, Any]]:
         return list(self.post("/automations/filter", {}))
 

@@ -7,17 +7,20 @@ with their Zoho secrets read from Prefect Secret blocks, not from the worker's e
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dealer_sync.timeutil import business_date, utcnow
-from deployments.automations import ANNOUNCE_CRASH, CRASH_ON_SILENCE
+from deployments.automations import ANNOUNCE_CRASH, CRASH_ON_SILENCE, SILENCE
 from deployments.catalog import DEPLOYMENTS, WORK_POOL
 from sandbox.network import NetworkSpec
 from tests.deployments.live import (
@@ -122,10 +125,41 @@ def test_deployed_flows_run_fail_loudly_and_backfill_once(world_factory, tmp_pat
             assert "inventory-refresh" in text and "FAILED" in text.upper()
             assert any(name in text for name in failed_tasks), (failed_tasks, text)
             assert f"/runs/flow-run/{run['id']}" in text
+
+            # 5. The machine dies mid-run (worker and run killed together): nothing reports, the
+            #    heartbeats stop, the server marks the run Crashed and tells ops.
+            world.sandbox.inventory.faults.update(latency_ms=2500, methods=["GET"])
+            deployment = server.deployment(DEPLOYMENTS["inventory-refresh"].full_name)
+            doomed = server.run_deployment(deployment["id"], {"full": True})
+            wait_for(lambda: server.heartbeats(doomed), 120, "a heartbeat of the run", worker)
+            machine = [worker.process.pid] + [
+                c.pid for c in psutil.Process(worker.process.pid).children(True)
+            ]
+            for pid in machine:  # the worker and the run it started, whatever their process groups
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            worker.process.wait(timeout=30)
+            crashed = wait_for(
+                lambda: server.flow_run(doomed)["state"]["type"] == "CRASHED" and server.flow_run(doomed),
+                SILENCE.total_seconds() + 90,
+                "the silent run to be marked Crashed",
+            )
+            assert "heartbeat" in crashed["state"]["message"]
+            announced = wait_for(
+                lambda: [
+                    p["text"]
+                    for p in ops.posts
+                    if crashed["name"] in p.get("text", "") and "Crashed" in p["text"]
+                ],
+                60,
+                "the crash to reach the ops webhook",
+            )
+            assert f"/runs/flow-run/{doomed}" in announced[0] or "inventory-refresh" in announced[0]
+            world.sandbox.inventory.faults.update(latency_ms=0)
         finally:
             worker.stop()
 
-        # 5. A 3-day backfill, twice: three runs, not six.
+        # 6. A 3-day backfill, twice: three runs, not six.
         today = business_date(utcnow(), TIMEZONE)
         window = ["--since", str(today - timedelta(days=3)), "--until", str(today)]
         first = cli(base, "backfill", "order-to-invoice", *window)
