@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +109,20 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
     smtp: SmtpSettings = SmtpSettings()
     alerts: AlertSettings = AlertSettings()
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads",
+        description="where CPU-bound batches run: 'threads' in the flow's process, or 'dask' (prefect-dask)",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="scheduler of a running Dask cluster (tcp://host:8786); none: a LocalCluster per run",
+    )
+    dask_workers: int = Field(
+        default=2, gt=0, description="worker processes of that LocalCluster (one thread each)"
+    )
+    reconcile_partitions: int = Field(
+        default=1, ge=1, description="partitions the reconciliation classifies in parallel; 1: in one piece"
+    )
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'store.db'}"

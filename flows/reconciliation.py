@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import os
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -11,11 +12,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from dealer_sync.reconcile.classify import Findings, classify
+from dealer_sync.reconcile.snapshot import Snapshots
 from dealer_sync.report import ReconciliationReport, render_text
+from dealer_sync.settings import Settings
 from dealer_sync.timeutil import business_date, business_day_bounds, utcnow
 from flows.alerts import alert_ops
 from flows.common import current_run_id
+from flows.runners import task_runner_for
 from tasks.environment import environment
+from tasks.reconcile_partitions import classify_in_partitions
 from tasks.reconciliation import (
     Window,
     deliver_reconciliation_report,
@@ -60,9 +66,6 @@ def reconciliation(
     run) never loses them. With ``heal``, missing invoices are re-posted through order-to-invoice
     (exactly once) and re-checked in the same run.
     """
-    from dealer_sync.reconcile.classify import classify
-    from dealer_sync.reconcile.snapshot import Snapshots
-
     env = environment()
     run_id = current_run_id()
     window = resolve_window(first_day, last_day, env.settings.business_timezone)
@@ -87,7 +90,8 @@ def reconciliation(
             availability=availability_f.result(),
         )
 
-    findings = classify(take_snapshots(), as_of=as_of, in_flight=timedelta(hours=in_flight_hours))
+    in_flight = timedelta(hours=in_flight_hours)
+    findings = classify_snapshots(env.settings, take_snapshots(), as_of=as_of, in_flight=in_flight)
     healed: dict[str, Any] | None = None
     if heal:
         missing = findings.frame.filter(pl.col("category") == "missing_invoice")["order_key"].to_list()
@@ -96,7 +100,7 @@ def reconciliation(
             ledger = snapshot_ledger(env, window)
             portal = snapshot_portal(env, window, refs_of(ledger["invoices"]))
             inventory = snapshot_inventory(env, window)
-            findings = classify(take_snapshots(), as_of=utcnow(), in_flight=timedelta(hours=in_flight_hours))
+            findings = classify_snapshots(env.settings, take_snapshots(), as_of=utcnow(), in_flight=in_flight)
 
     counts = {name: frame.height for name, frame in {**portal, **inventory, **ledger}.items()}
     store_findings(env, run_id, findings.frame, counts)
@@ -125,6 +129,30 @@ def reconciliation(
     if deliver:
         summary["delivered"] = deliver_reconciliation_report(env, report, files)
     return summary
+
+
+def classify_snapshots(
+    settings: Settings, snapshots: Snapshots, *, as_of: datetime, in_flight: timedelta
+) -> Findings:
+    """Classify in one piece, or in ``settings.reconcile_partitions`` partitions on the task runner
+    ``settings.task_runner`` names (threads here, or Dask workers): the findings are the same.
+
+    The runner is chosen here, while the flow runs, not where the flow is decorated or started: a
+    deployment's worker runs the decorated ``reconciliation`` object from this file, so a runner
+    given with ``reconciliation.with_options(...)`` by whoever starts a run would not apply to
+    scheduled runs, and the flow's own runner also carries the snapshot tasks, whose
+    ``SyncEnvironment`` (clients, engines, locks) cannot be pickled to a Dask worker. Nor is this a
+    subflow with its own runner: Prefect sends the flow run's context, parameters included, with
+    every task it submits to Dask, so a subflow taking the snapshots as a parameter would ship all
+    of them with each partition. The partition tasks are therefore submitted to a runner started
+    for them alone, inside this flow run: each carries only its partition, and their task runs
+    show under the reconciliation's flow run.
+    """
+    partitions = settings.reconcile_partitions
+    if partitions <= 1:
+        return classify(snapshots, as_of=as_of, in_flight=in_flight)
+    runner = task_runner_for(settings, default_threads=min(partitions, os.cpu_count() or 1))
+    return classify_in_partitions(snapshots, as_of, partitions, in_flight=in_flight, task_runner=runner)
 
 
 def _heal(env: Any, order_keys: list[str]) -> dict[str, Any]:
