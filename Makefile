@@ -31,7 +31,8 @@ test: lint typecheck
 	$(BIN)/pytest
 
 server: $(STAMP)
-	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/.prefect} $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+	PREFECT_HOME=$${PREFECT_HOME:-$(CURDIR)/.prefect} PREFECT_SERVER_ANALYTICS_ENABLED=false \
+		$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 deploy: $(STAMP)
 	PREFECT_API_URL=$(PREFECT_API_URL) $(BIN)/dealer-sync deploy
