@@ -12,7 +12,6 @@ from pyrate_limiter import Duration, Limiter, Rate
 
 from connectors.http.errors import BudgetExhaustedError
 
-
 WINDOW_MARGIN_MS = 25
 WINDOW_MARGIN_SHARE = 0.01
 
