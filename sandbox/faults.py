@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import threading
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/__admin/"
@@ -311,9 +312,7 @@ class FaultInjector:
         finally:
             self._release(tenant)
 
-    async def _run(
-        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, method: str
-    ) -> None:
+    async def _run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, method: str) -> None:
         plan = self._plan(method)
         if plan.latency > 0:
             self._record(fault="latency")
@@ -338,9 +337,7 @@ class FaultInjector:
             return
         await app(scope, receive, send)
 
-    async def _send_error(
-        self, send: Send, status: int, kind: RejectKind, headers: dict[str, str]
-    ) -> None:
+    async def _send_error(self, send: Send, status: int, kind: RejectKind, headers: dict[str, str]) -> None:
         body, content_type = self._render_error(kind)
         raw_headers = [
             (b"content-type", content_type.encode()),
@@ -363,3 +360,21 @@ def _dropping(send: Send) -> Send:
             await send(message)
 
     return dropping_send
+
+
+def admin_faults_change(injector: FaultInjector, method: str, body: bytes) -> tuple[dict[str, Any], int]:
+    """The ``/__admin/faults`` endpoint of every simulator: read (GET), replace (PUT), patch.
+
+    Returns the JSON payload and status; each simulator wraps it in its own response type.
+    """
+    if method == "GET":
+        return injector.config.model_dump(), 200
+    try:
+        changes = json.loads(body or b"{}")
+        if method == "PUT":
+            config = injector.configure(FaultConfig.model_validate(changes))
+        else:
+            config = injector.update(**changes)
+    except (ValueError, TypeError, ValidationError) as exc:
+        return {"error": str(exc)}, 400
+    return config.model_dump(), 200

@@ -18,7 +18,6 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -26,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Scope
 
-from sandbox.faults import FaultConfig, FaultInjector, RejectKind, duplicate_requested
+from sandbox.faults import FaultConfig, FaultInjector, RejectKind, admin_faults_change, duplicate_requested
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -342,15 +341,12 @@ class TokenRegistry:
                 # may say "invalid_client" for a wrong client id/secret [U]; one code kept here.
                 raise TokenError("invalid_code")
             now = time.monotonic()
-            recent = [
-                t for t in self._issues.get(refresh_token, []) if now - t < cap_window_seconds
-            ]
+            recent = [t for t in self._issues.get(refresh_token, []) if now - t < cap_window_seconds]
             if len(recent) >= cap:
                 self._issues[refresh_token] = recent
                 raise TokenError(
                     "Access Denied",
-                    "You have made too many requests continuously. "
-                    "Please try again after some time.",
+                    "You have made too many requests continuously. Please try again after some time.",
                 )
             recent.append(now)
             self._issues[refresh_token] = recent
@@ -609,9 +605,7 @@ def _gst_taxes() -> list[Tax]:
         half = quantity(rate / 2)
         cgst = Tax(next_id(), f"CGST{half}", half, "tax", "cgst", "intra")
         sgst = Tax(next_id(), f"SGST{half}", half, "tax", "sgst", "intra")
-        group = Tax(
-            next_id(), f"GST{rate}", rate, "tax_group", "", "intra", (cgst.tax_id, sgst.tax_id)
-        )
+        group = Tax(next_id(), f"GST{rate}", rate, "tax_group", "", "intra", (cgst.tax_id, sgst.tax_id))
         igst = Tax(next_id(), f"IGST{rate}", rate, "tax", "igst", "inter")
         taxes.extend([cgst, sgst, group, igst])
     return taxes
@@ -741,10 +735,7 @@ class Totals:
     taxes: list[LineTax]
 
     def render_taxes(self) -> list[dict[str, object]]:
-        return [
-            {"tax_id": t.tax_id, "tax_name": t.tax_name, "tax_amount": t.tax_amount}
-            for t in self.taxes
-        ]
+        return [{"tax_id": t.tax_id, "tax_name": t.tax_name, "tax_amount": t.tax_amount} for t in self.taxes]
 
 
 # Line fields echoed back when a caller sends them (links between documents).
@@ -797,9 +788,7 @@ def build_line(
     if tax is not None:
         parts = taxes.components(tax) or [tax]
         line_taxes = [
-            LineTax(
-                p.tax_id, p.tax_name, p.tax_percentage, money(item_total * p.tax_percentage / 100)
-            )
+            LineTax(p.tax_id, p.tax_name, p.tax_percentage, money(item_total * p.tax_percentage / 100))
             for p in parts
         ]
     return DocLine(
@@ -822,9 +811,7 @@ def build_line(
     )
 
 
-def _line_tax(
-    raw: dict[str, Any], item: ItemRef | None, taxes: TaxTable, intra: bool
-) -> Tax | None:
+def _line_tax(raw: dict[str, Any], item: ItemRef | None, taxes: TaxTable, intra: bool) -> Tax | None:
     tax_id = str(raw.get("tax_id") or "")
     if tax_id:
         tax = taxes.get(tax_id)
@@ -926,9 +913,7 @@ def contact_from_payload(payload: Mapping[str, Any], *, contact_id: str, now: da
     name = str(payload.get("contact_name") or "").strip()
     if not name:
         raise invalid_value("contact_name", "Contact name is required.")
-    contact = Contact(
-        contact_id=contact_id, contact_name=name, created_time=now, last_modified_time=now
-    )
+    contact = Contact(contact_id=contact_id, contact_name=name, created_time=now, last_modified_time=now)
     for key in CONTACT_TEXT_FIELDS:
         if payload.get(key) is not None:
             setattr(contact, key, str(payload[key]))
@@ -1039,9 +1024,7 @@ class ZohoState:
 
     # contacts
 
-    def add_contact(
-        self, contact_name: str, *, contact_id: str | None = None, **fields: Any
-    ) -> Contact:
+    def add_contact(self, contact_name: str, *, contact_id: str | None = None, **fields: Any) -> Contact:
         """Seed a customer; ``fields`` use the wire names (gst_no, place_of_contact, ...)."""
         return self.create_contact({"contact_name": contact_name, **fields}, contact_id=contact_id)
 
@@ -1082,9 +1065,7 @@ class ZohoState:
 
     def place_of_supply(self, payload: Mapping[str, Any], contact: Contact) -> str:
         """Request value, else the contact's place_of_contact, else the organisation's state."""
-        return str(
-            payload.get("place_of_supply") or contact.place_of_contact or self.org.state_code
-        )
+        return str(payload.get("place_of_supply") or contact.place_of_contact or self.org.state_code)
 
     def seed_contacts(self, rows: object) -> list[str]:
         return [
@@ -1234,17 +1215,8 @@ class ZohoSimulator:
         return WireResponse({"reset": True})
 
     async def _admin_faults(self, request: Request) -> Response:
-        if request.method == "GET":
-            return WireResponse(self.faults.config.model_dump())
-        try:
-            body = json.loads(await request.body() or b"{}")
-            if request.method == "PUT":
-                config = self.faults.configure(FaultConfig.model_validate(body))
-            else:
-                config = self.faults.update(**body)
-        except (ValueError, TypeError, ValidationError) as exc:
-            return WireResponse({"error": str(exc)}, 400)
-        return WireResponse(config.model_dump())
+        payload, status = admin_faults_change(self.faults, request.method, await request.body())
+        return WireResponse(payload, status)
 
     async def _admin_calls(self, request: Request) -> Response:
         return WireResponse(self.faults.counters())
@@ -1265,9 +1237,7 @@ class ZohoSimulator:
         return WireResponse(self.clock.snapshot())
 
 
-async def admin_call(
-    request: Request, action: Callable[[dict[str, Any]], dict[str, object]]
-) -> Response:
+async def admin_call(request: Request, action: Callable[[dict[str, Any]], dict[str, object]]) -> Response:
     """Run an admin action on the JSON body; Zoho validation errors come back as 400."""
     try:
         body = await read_body(request)
@@ -1285,9 +1255,7 @@ class ZohoApiSimulator(ZohoSimulator):
 
     state: ZohoState
 
-    def __init__(
-        self, *, state: ZohoState, tokens: TokenRegistry, faults: FaultConfig | None = None
-    ) -> None:
+    def __init__(self, *, state: ZohoState, tokens: TokenRegistry, faults: FaultConfig | None = None) -> None:
         super().__init__(state=state, clock=state.clock, tokens=tokens, faults=faults)
 
     def common_routes(self) -> list[BaseRoute]:
@@ -1317,9 +1285,7 @@ class ZohoApiSimulator(ZohoSimulator):
 
     async def _list_contacts(self, request: Request) -> Response:
         params = request.query_params
-        status = {"Status.Active": "active", "Status.Inactive": "inactive"}.get(
-            params.get("filter_by", "")
-        )
+        status = {"Status.Active": "active", "Status.Inactive": "inactive"}.get(params.get("filter_by", ""))
         state = self.state
         with state.lock:
             rows = [
@@ -1353,8 +1319,6 @@ class ZohoApiSimulator(ZohoSimulator):
     async def _create_contact(self, request: Request) -> Response:
         payload = await read_body(request)
         with self.state.lock:
-            contact = self.state.create_contact(
-                payload, duplicate=duplicate_requested(request.scope)
-            )
+            contact = self.state.create_contact(payload, duplicate=duplicate_requested(request.scope))
             body = self.state.render_contact(contact)
         return envelope("The contact has been added.", status=201, contact=body)
