@@ -84,7 +84,7 @@ class PrefectServer:
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.api_url, timeout=30)
+        self.http = httpx.Client(base_url=self.api_url, timeout=20)
 
     def healthy(self) -> bool:
         try:
@@ -93,10 +93,16 @@ class PrefectServer:
             return False
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One request; a 503 (the server's SQLite busy under a worker's writes) is tried again."""
-        for attempt in range(20):
-            response = self.http.request(method, path, json=body)
-            if response.status_code != 503 or attempt == 19:
+        """One request; a 503 or a timeout (the server's SQLite busy under the scheduler's and a
+        worker's writes, on a loaded machine) is tried again, a bounded number of times."""
+        for attempt in range(1, 11):
+            try:
+                response = self.http.request(method, path, json=body)
+            except httpx.TimeoutException:
+                if attempt == 10:
+                    raise
+                continue
+            if response.status_code != 503 or attempt == 10:
                 break
             time.sleep(0.5)
         response.raise_for_status()
@@ -167,6 +173,7 @@ def prefect_server(folder: Path) -> Iterator[PrefectServer]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",  # default 60: scheduled runs appear fast
     }
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     child = spawn("prefect-server", command, env, folder)

@@ -84,6 +84,15 @@ def test_deployed_flows_run_fail_loudly_and_backfill_once(world_factory, tmp_pat
             assert deployment["global_concurrency_limit"]["limit"] == 1
             assert "{{ $DEALER_SYNC_WORKER_HOME }}" in str(deployment["pull_steps"])  # resolved per worker
         assert {CRASH_ON_SILENCE, ANNOUNCE_CRASH} <= {a["name"] for a in server.automations()}
+
+        def scheduled_everywhere() -> bool:  # the server's scheduler fills each deployment's calendar
+            for spec in DEPLOYMENTS.values():
+                runs = server.flow_runs(server.deployment(spec.full_name)["id"])
+                if not any(r["state"]["type"] == "SCHEDULED" and r["auto_scheduled"] for r in runs):
+                    return False
+            return True
+
+        wait_for(scheduled_everywhere, 60, "scheduled runs of every deployment", server.child)
         again = cli(base, "deploy")  # deploying twice changes nothing and doubles nothing
         assert again.returncode == 0, again.stdout + again.stderr
         names = [a["name"] for a in server.automations()]
