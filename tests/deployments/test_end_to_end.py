@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -32,6 +32,7 @@ from tests.deployments.live import (
     wait_for,
     without_prefect_settings,
 )
+from tests.flows.support import run_log
 from tests.flows.test_order_to_invoice import documents_per_order
 from tests.loopback import webhook_receiver
 
@@ -110,11 +111,21 @@ def test_deployed_flows_run_fail_loudly_and_backfill_once(world_factory, tmp_pat
         worker = spawn("worker", command, worker_env, tmp_path)
         try:
             # 3. Each deployment runs to Completed and publishes its artifacts.
+            runs = {}
             for flow in DEPLOYMENTS:  # in the order of the catalog: stock, orders, money, then the diff
-                run = run_and_wait(server, worker, flow)
+                run = runs[flow] = run_and_wait(server, worker, flow)
                 assert run["state"]["type"] == "COMPLETED", explain(server, run, worker)
                 kinds = {a["type"] for a in server.artifacts(run["id"])}
                 assert "table" in kinds, (flow, kinds)
+            for flow, logged in (
+                ("order-to-invoice", "order_to_invoice"),
+                ("invoice-payment-pullback", "invoice_payment_pullback"),
+            ):
+                # A deployment run without a window covers what was due at its scheduled start.
+                (row,) = [r for r in run_log(world.store, logged) if r["run_id"] == runs[flow]["id"]]
+                scheduled = datetime.fromisoformat(runs[flow]["expected_start_time"])
+                assert row["window_until"] is not None and row["window_since"] is None, row
+                assert abs(row["window_until"].replace(tzinfo=UTC) - scheduled) < timedelta(seconds=1), row
             _, invoices = documents_per_order(world)
             assert invoices == Counter({o.number: 1 for o in world.network.good_orders})
 
