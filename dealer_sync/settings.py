@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     )
     slack_webhook_url: SecretStr | None = None
     smtp: SmtpSettings = SmtpSettings()
+    secret_block_prefix: str | None = Field(
+        default=None,
+        description=(
+            "read the Slack webhooks and the SMTP password, when not set here, from the Prefect "
+            "Secret blocks <prefix>-slack-webhook-url, <prefix>-ops-slack-webhook-url and "
+            "<prefix>-smtp-password (dealer-sync secrets register saves them)"
+        ),
+    )
     alerts: AlertSettings = AlertSettings()
     task_runner: Literal["threads", "dask"] = Field(
         default="threads",

@@ -18,6 +18,8 @@ from deployments.automations import OPS_WEBHOOK_BLOCK
 
 OAUTH_SYSTEMS: Final = {"zoho_inventory": "zoho-inventory", "zoho_books": "zoho-books"}
 """Settings field -> default Secret block prefix."""
+DELIVERY_PREFIX: Final = "dealer-sync"
+"""Default prefix of the Slack webhook and SMTP password blocks (DEALER_SYNC_SECRET_BLOCK_PREFIX)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,14 @@ def secrets_to_register(settings: Settings) -> list[tuple[RegisteredSecret, Secr
             if value is not None:
                 source = env + name.upper().replace("-", "_")
                 found.append((RegisteredSecret(f"{prefix}-{name}", source), value))
+    prefix = settings.secret_block_prefix or DELIVERY_PREFIX
+    for name, source, value in (
+        ("slack-webhook-url", "DEALER_SYNC_SLACK_WEBHOOK_URL", settings.slack_webhook_url),
+        ("ops-slack-webhook-url", "DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", settings.alerts.slack_webhook_url),
+        ("smtp-password", "DEALER_SYNC_SMTP__PASSWORD", settings.smtp.password),
+    ):
+        if value is not None:
+            found.append((RegisteredSecret(f"{prefix}-{name}", source), value))
     return found
 
 

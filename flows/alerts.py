@@ -142,7 +142,9 @@ def deliver(alert: RunAlert, settings: Settings) -> list[str]:
 def alert_ops(flow: Any, flow_run: Any, state: Any) -> None:
     """State hook (on_failure): build the alert and deliver it; never raises."""
     try:
-        settings = Settings()
+        from tasks.environment import delivery_settings
+
+        settings = delivery_settings(Settings())
         if settings.alerts.slack_webhook_url is None and not settings.alerts.recipients:
             return
         alert = build_alert(flow.name, flow_run, state, settings)

@@ -34,6 +34,43 @@ def resolve_secret(value: SecretStr | None, block_prefix: str | None, name: str,
     raise ConfigurationError(f"{env_hint} is not set and no secret block is configured for it")
 
 
+def optional_secret(value: SecretStr | None, block_prefix: str | None, name: str) -> SecretStr | None:
+    """A secret that may be absent: from settings, else the block ``<prefix>-<name>`` if it exists."""
+    if value is not None or not block_prefix:
+        return value
+    from prefect.blocks.system import Secret
+
+    try:
+        block: Any = Secret.load(f"{block_prefix}-{name}")
+    except ValueError:  # no such block: the channel is simply not configured
+        return None
+    return SecretStr(str(block.get()))
+
+
+def delivery_settings(settings: Settings) -> Settings:
+    """Settings with the Slack webhooks and the SMTP password filled in from Secret blocks."""
+    prefix = settings.secret_block_prefix
+    if not prefix:
+        return settings
+    smtp = settings.smtp.model_copy(
+        update={"password": optional_secret(settings.smtp.password, prefix, "smtp-password")}
+    )
+    alerts = settings.alerts.model_copy(
+        update={
+            "slack_webhook_url": optional_secret(
+                settings.alerts.slack_webhook_url, prefix, "ops-slack-webhook-url"
+            )
+        }
+    )
+    return settings.model_copy(
+        update={
+            "slack_webhook_url": optional_secret(settings.slack_webhook_url, prefix, "slack-webhook-url"),
+            "smtp": smtp,
+            "alerts": alerts,
+        }
+    )
+
+
 def zoho_credentials(system: OAuthSystemSettings, env_name: str) -> ZohoCredentials:
     prefix = f"DEALER_SYNC_{env_name}__"
     if not system.organization_id or not system.client_id:

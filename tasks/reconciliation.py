@@ -19,7 +19,7 @@ from dealer_sync.money import Money
 from dealer_sync.report import Finding, ReconciliationReport, ReportFiles, write_report_files
 from dealer_sync.store import MappingKind, OutboxStatus
 from dealer_sync.timeutil import business_date
-from tasks.environment import SyncEnvironment
+from tasks.environment import SyncEnvironment, delivery_settings
 from tasks.policy import batch_task
 
 INVENTORY, LEDGER = "zoho_inventory", "zoho_books"
@@ -353,13 +353,14 @@ def deliver_reconciliation_report(
     from connectors.smtp_email.client import SmtpMailer, build_finance_email
 
     delivered = []
-    smtp = env.settings.smtp
+    settings = delivery_settings(env.settings)
+    smtp = settings.smtp
     if smtp.recipients:
         message = build_finance_email(report, smtp.sender, smtp.recipients)
         SmtpMailer.from_settings(smtp).send(message)
         delivered.append(f"email to {len(smtp.recipients)} recipient(s)")
-    if env.settings.slack_webhook_url is not None:
-        with SlackWebhook(env.settings.slack_webhook_url) as slack:
+    if settings.slack_webhook_url is not None:
+        with SlackWebhook(settings.slack_webhook_url) as slack:
             slack.post_summary(report, str(files.html_path))
         delivered.append("slack")
     return delivered

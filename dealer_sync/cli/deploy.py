@@ -115,9 +115,8 @@ def register() -> None:
         fail("no secret found: set DEALER_SYNC_ZOHO_BOOKS__CLIENT_SECRET, ..._REFRESH_TOKEN and the like")
     for entry in registered:
         typer.echo(f"saved {entry.block} (from {entry.source})")
-    prefixes = sorted({entry.block.rsplit("-", 2)[0] for entry in registered})
     typer.echo(
-        "On workers, set DEALER_SYNC_<SYSTEM>__SECRET_BLOCK to "
-        + ", ".join(prefixes)
-        + " and remove the secrets from their environment."
+        "On workers, set DEALER_SYNC_ZOHO_INVENTORY__SECRET_BLOCK=zoho-inventory, "
+        "DEALER_SYNC_ZOHO_BOOKS__SECRET_BLOCK=zoho-books and DEALER_SYNC_SECRET_BLOCK_PREFIX=dealer-sync "
+        "(or the prefixes you chose), and remove the secrets from their environment."
     )

@@ -81,3 +81,42 @@ def test_without_alert_channels_a_failed_run_sends_nothing(prefect_api, monkeypa
     state = alerting_flow(return_state=True)
     assert state.is_failed()
     assert inbox.messages == []
+
+
+def test_the_ops_webhook_can_live_in_a_secret_block_only(prefect_api, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    with webhook_receiver() as ops:
+        Secret(value=ops.url).save("alerts-test-ops-slack-webhook-url", overwrite=True)
+        for name in ("DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", "DEALER_SYNC_ALERTS__RECIPIENTS"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("DEALER_SYNC_SECRET_BLOCK_PREFIX", "alerts-test")
+        state = alerting_flow(return_state=True)
+        assert state.is_failed()
+        (post,) = ops.posts
+        assert "post_invoices_batch" in post["text"]
+
+
+def test_deploy_registers_every_secret_it_finds_under_the_names_runs_read():
+    from dealer_sync.settings import Settings
+    from deployments.blocks import secrets_to_register
+
+    settings = Settings(
+        slack_webhook_url="https://hooks.slack.example/finance",
+        alerts={"slack_webhook_url": "https://hooks.slack.example/ops"},
+        smtp={"host": "mail.example", "port": 465, "security": "ssl", "username": "u", "password": "p"},
+        zoho_books={
+            "base_url": "https://books.example",
+            "accounts_url": "https://accounts.example",
+            "client_secret": "cs",
+            "refresh_token": "rt",
+        },
+    )
+    names = {entry.block: value.get_secret_value() for entry, value in secrets_to_register(settings)}
+    assert names == {
+        "zoho-books-client-secret": "cs",
+        "zoho-books-refresh-token": "rt",
+        "dealer-sync-slack-webhook-url": "https://hooks.slack.example/finance",
+        "dealer-sync-ops-slack-webhook-url": "https://hooks.slack.example/ops",
+        "dealer-sync-smtp-password": "p",
+    }
