@@ -55,27 +55,28 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
     """Create each claimed document once; every claim ends done, failed or deferred."""
     report = PostReport()
 
+    def audit_event(
+        claim: Claim, outcome: str, external_id: str | None = None, error: ConnectorError | None = None
+    ) -> AuditEvent:
+        return AuditEvent(
+            system=target.system,
+            operation="create",
+            entity=target.entity,
+            entity_key=claim.source_id,
+            outcome=outcome,
+            idempotency_key=claim.key,
+            external_id=external_id,
+            status_code=error.status_code if error else None,
+            detail=str(error) if error else None,
+            run_id=run_id,
+        )
+
     def event(
         claim: Claim, outcome: str, external_id: str | None = None, error: ConnectorError | None = None
     ) -> None:
         # Written at once, not at the end of the batch: a run killed mid-batch keeps the audit
-        # of every write it made (one short transaction beside the outbox's own).
-        store.audit.record(
-            [
-                AuditEvent(
-                    system=target.system,
-                    operation="create",
-                    entity=target.entity,
-                    entity_key=claim.source_id,
-                    outcome=outcome,
-                    idempotency_key=claim.key,
-                    external_id=external_id,
-                    status_code=error.status_code if error else None,
-                    detail=str(error) if error else None,
-                    run_id=run_id,
-                )
-            ]
-        )
+        # of every write it made.
+        store.audit.record([audit_event(claim, outcome, external_id, error)])
 
     def finish(claim: Claim, ids: list[str], outcome: str) -> None:
         if len(ids) > 1:
@@ -83,11 +84,10 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
             log.error(
                 "%s %s has %d copies in %s: %s", target.entity, claim.reference, len(ids), target.system, ids
             )
-        # Audit first: if the run dies before the outbox records the id, the next run finds the
-        # document by lookup and audits it again, so no write ever goes unaudited.
-        event(claim, outcome, ids[0])
+        # The audit entry commits with the outbox row: if the run dies before that commit, the
+        # next run finds the document by lookup and audits it then, so no write goes unaudited.
         try:
-            store.outbox.complete(claim.key, ids[0])
+            store.outbox.complete(claim.key, ids[0], audit=audit_event(claim, outcome, ids[0]))
         except DuplicateEffectError as exc:
             report.duplicates[claim.key] = ids
             log.error("%s", exc)

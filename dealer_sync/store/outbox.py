@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dealer_sync.store.schema import OutboxEntry
+from dealer_sync.store.audit import AuditEvent
+from dealer_sync.store.schema import AuditEntry, OutboxEntry
 from dealer_sync.timeutil import utcnow
 
 
@@ -182,10 +183,16 @@ class Outbox:
                 for row in rows
             ]
 
-    def complete(self, key: str, external_id: str) -> None:
-        """Record the external id. Idempotent for the same id; a different id means a duplicate."""
+    def complete(self, key: str, external_id: str, audit: AuditEvent | None = None) -> None:
+        """Record the external id. Idempotent for the same id; a different id means a duplicate.
+
+        ``audit``, the write's audit event, is committed in the same transaction: a write is never
+        recorded done without its audit entry, and one commit per write instead of two.
+        """
         now = utcnow()
         with self._engine.begin() as connection:
+            if audit is not None:
+                connection.execute(insert(AuditEntry), [asdict(audit)])
             done = connection.execute(
                 update(OutboxEntry)
                 .where(
@@ -272,9 +279,11 @@ class Outbox:
 
     def get(self, key: str) -> OutboxState | None:
         with self._engine.connect() as connection:
-            row = connection.execute(
-                select(OutboxEntry).where(OutboxEntry.idempotency_key == key)
-            ).mappings().first()
+            row = (
+                connection.execute(select(OutboxEntry).where(OutboxEntry.idempotency_key == key))
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         return OutboxState(

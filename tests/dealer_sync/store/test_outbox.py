@@ -108,3 +108,21 @@ def test_concurrent_claimers_never_get_the_same_row(store):
     everything = [key for keys in claimed.values() for key in keys]
     assert len(everything) == len(set(everything)) == 400
     assert sum(1 for keys in claimed.values() if keys) >= 2  # the work really was shared
+
+
+def test_a_completed_write_carries_its_audit_entry_even_when_it_is_a_duplicate(store):
+    from dealer_sync.store import AuditEvent
+
+    store.outbox.record_intents(intents(1))
+    (claim,) = store.outbox.claim("zoho_books", "invoice", "worker-a")
+
+    def event(external_id: str) -> AuditEvent:
+        return AuditEvent("zoho_books", "create", "invoice", "ord-0", "created", claim.key, external_id)
+
+    store.outbox.complete(claim.key, "982000000567114", audit=event("982000000567114"))
+    assert store.audit.count(outcome="created") == 1
+    with pytest.raises(DuplicateEffectError):
+        store.outbox.complete(claim.key, "982000000999999", audit=event("982000000999999"))
+    assert store.audit.count(outcome="created") == 2  # the copy in the target is on record too
+    with pytest.raises(KeyError):
+        store.outbox.complete("zoho_books:invoice:nope:v1", "1", audit=event("1"))
