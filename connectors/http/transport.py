@@ -130,7 +130,7 @@ class RestTransport:
         with self.budget.slot(max_wait=max_wait):
             self.calls += 1
             try:
-                response = self.client.request(method, path, params=params, json=json_body)
+                response = self.client.request(method, path, params=params, **self.encode_body(json_body))
             except httpx.ConnectError as exc:  # never reached the server: safe to retry
                 raise ConnectorError(
                     f"{self.system}: cannot connect: {type(exc).__name__}", kind=ErrorKind.RETRY
@@ -141,23 +141,9 @@ class RestTransport:
                     f"{self.system}: {method} {path} got no complete answer ({type(exc).__name__})",
                     kind=kind,
                 ) from exc
-        body: Any = None
-        if response.content:
-            try:
-                body = decode_json(response.content)
-            except ValueError:
-                body = None
         if response.is_success:
-            if body is None and response.content:
-                kind = ErrorKind.UNCERTAIN if write else ErrorKind.RETRY
-                raise ConnectorError(
-                    f"{self.system}: {method} {path} answered {response.status_code} with a body "
-                    "that is not JSON",
-                    kind=kind,
-                    status_code=response.status_code,
-                )
-            return body
-        error = self.error_table(response, body)
+            return self.decode_answer(response, method, path, write)
+        error = self.error_table(response, self.error_body(response))
         if error.kind is ErrorKind.RATE_LIMITED:
             if error.retry_after is None:
                 error.retry_after = parse_retry_after(response.headers.get("Retry-After")) or 1.0
@@ -165,3 +151,30 @@ class RestTransport:
         elif write and error.kind is ErrorKind.RETRY:
             error.kind = ErrorKind.UNCERTAIN  # a 5xx on a write may have committed
         raise error
+
+    # -- the wire format: JSON here; a connector speaking something else overrides these three --
+
+    def encode_body(self, body: Any) -> dict[str, Any]:
+        """The httpx keyword arguments that carry ``body``."""
+        return {"json": body}
+
+    def error_body(self, response: httpx.Response) -> Any:
+        """A failed answer's body as the error table reads it (None when unreadable)."""
+        if not response.content:
+            return None
+        try:
+            return decode_json(response.content)
+        except ValueError:
+            return None
+
+    def decode_answer(self, response: httpx.Response, method: str, path: str, write: bool) -> Any:
+        """A successful answer's body; an unreadable one is retried, or uncertain on a write."""
+        body = self.error_body(response)
+        if body is None and response.content:
+            raise ConnectorError(
+                f"{self.system}: {method} {path} answered {response.status_code} with a body "
+                "that is not JSON",
+                kind=ErrorKind.UNCERTAIN if write else ErrorKind.RETRY,
+                status_code=response.status_code,
+            )
+        return body

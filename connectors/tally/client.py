@@ -109,51 +109,20 @@ class TallyCredentials:
 class TallyTransport(RestTransport):
     """The shared transport's retries, budget and write rules, carrying XML instead of JSON.
 
-    RestTransport encodes JSON in ``_send_once``; this override is the same classification
-    (connect errors retried; other transport errors, 5xx and unreadable answers uncertain on a
-    write) with UTF-16 XML out and parsed XML back. The envelope travels in ``json_body``.
+    Only the wire format differs: UTF-16 XML out (the encoded envelope travels in ``json_body``),
+    parsed XML back, and an empty answer meaning the company is not open.
     """
 
     def exchange(self, envelope: XmlElement, *, write: bool) -> XmlElement:
         return self.request("POST", "/", json_body=encode_request(envelope), write=write)
 
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        write: bool,
-        max_wait: float,
-    ) -> Any:
-        content: bytes = json_body
-        with self.budget.slot(max_wait=max_wait):
-            self.calls += 1
-            try:
-                response = self.client.request(
-                    method,
-                    path,
-                    params=params,
-                    content=content,
-                    headers={"Content-Type": REQUEST_CONTENT_TYPE},
-                )
-            except httpx.ConnectError as exc:  # never reached Tally: safe to retry
-                raise TallyError(
-                    f"{self.system}: cannot connect: {type(exc).__name__}", kind=ErrorKind.RETRY
-                ) from exc
-            except httpx.TransportError as exc:  # timeouts, resets, truncated answers
-                raise TallyError(
-                    f"{self.system}: {method} {path} got no complete answer ({type(exc).__name__})",
-                    kind=ErrorKind.UNCERTAIN if write else ErrorKind.RETRY,
-                ) from exc
-        if not response.is_success:
-            error = self.error_table(response, None)
-            if error.kind is ErrorKind.RATE_LIMITED:
-                error.retry_after = error.retry_after or 1.0
-                self.budget.cool_down(error.retry_after)
-            elif write and error.kind is ErrorKind.RETRY:
-                error.kind = ErrorKind.UNCERTAIN  # a 5xx on a write may have committed
-            raise error
+    def encode_body(self, body: Any) -> dict[str, Any]:
+        return {"content": body, "headers": {"Content-Type": REQUEST_CONTENT_TYPE}}
+
+    def error_body(self, response: httpx.Response) -> Any:
+        return None  # Tally's error table reads the status and the text
+
+    def decode_answer(self, response: httpx.Response, method: str, path: str, write: bool) -> Any:
         if not response.content.strip(b" \t\r\n\x00"):
             # Tally answers nothing at all when the company is not open (apis.md 4.1).
             raise TallyCompanyError(f"{self.system}: empty answer: is the company open in Tally?")
