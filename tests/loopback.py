@@ -15,6 +15,13 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on (until someone binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Inbox:
     """An aiosmtpd handler that keeps every message it is given, parsed."""
 
@@ -30,9 +37,7 @@ class Inbox:
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
     """An SMTP server on a free loopback port; yields the port and its inbox."""
     inbox = Inbox()
-    with socket.socket() as probe:  # Controller checks readiness by connecting: it needs a real port
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()  # Controller checks readiness by connecting: it needs a real port
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

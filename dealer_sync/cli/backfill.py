@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dealer_sync.cli.common import fail, load_settings, print_json
+from dealer_sync.cli.common import fail, load_settings, prefect_api_url, print_json
 from dealer_sync.cli.run import parse_instant
 from deployments.backfill import (
     BackfillError,
@@ -158,13 +158,8 @@ def backfill(
 
 def _submit(plan: BackfillPlan, as_json: bool) -> BackfillSummary:
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL
 
-    if not PREFECT_API_URL.value():
-        fail(
-            "PREFECT_API_URL is not set: a backfill queues runs on the Prefect server the deployments "
-            "live on; export PREFECT_API_URL=http://<host>:4200/api"
-        )
+    prefect_api_url()  # a backfill queues runs on the server the deployments live on
     summary = BackfillSummary(plan)
     try:
         with get_client(sync_client=True) as client:

@@ -52,3 +52,16 @@ def portal_engine(settings: Settings) -> Engine:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str, sort_keys=True))
+
+
+def prefect_api_url() -> str:
+    """The Prefect server's API URL; refuse rather than let Prefect start a throwaway local one."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        fail(
+            "PREFECT_API_URL is not set: start a server (`make server`) or name yours, e.g. "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    return str(url)

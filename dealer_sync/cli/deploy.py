@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dealer_sync.cli.common import fail, load_settings
+from dealer_sync.cli.common import fail, load_settings, prefect_api_url
 from dealer_sync.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,21 +24,14 @@ secrets_app = typer.Typer(help="Credentials as Prefect Secret blocks.", no_args_
 
 def require_api() -> str:
     """The Prefect API URL, checked to answer; a clear error says how to get one."""
-    from prefect.settings import PREFECT_API_URL
-
-    url = PREFECT_API_URL.value()
-    if not url:
-        fail(
-            "PREFECT_API_URL is not set: start a server (`make server`) and "
-            "export PREFECT_API_URL=http://127.0.0.1:4200/api"
-        )
+    url = prefect_api_url()
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
     if problem is not None:
         fail(f"the Prefect API at {url} does not answer: {problem}")
-    return str(url)
+    return url
 
 
 def ensure_work_pool(name: str) -> bool:

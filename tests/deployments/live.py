@@ -7,7 +7,6 @@ mix with the session's test harness that other tests in this process use.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,10 @@ from typing import Any
 
 import httpx
 
+from tests.loopback import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def without_prefect_settings(env: dict[str, str]) -> dict[str, str]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from prefect import flow, task
 
 from flows.alerts import alert_ops
-from tests.loopback import smtp_server, webhook_receiver
+from tests.loopback import free_port, smtp_server, webhook_receiver
 
 
 @pytest.fixture
@@ -61,9 +59,7 @@ def test_a_failed_run_names_the_flow_the_failing_task_and_links_the_run(prefect_
 
 def test_a_broken_slack_channel_still_emails_and_the_run_stays_failed(prefect_api, monkeypatch, smtp_inbox):
     port, inbox = smtp_inbox
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = free_port()
     monkeypatch.setenv("DEALER_SYNC_ALERTS__SLACK_WEBHOOK_URL", f"http://127.0.0.1:{dead}/services/T/B/x")
     monkeypatch.setenv("DEALER_SYNC_ALERTS__RECIPIENTS", '["ops@manufacturer.example"]')
     monkeypatch.setenv("DEALER_SYNC_SMTP__HOST", "127.0.0.1")
