@@ -23,14 +23,14 @@ class ConfigurationError(RuntimeError):
 
 
 def resolve_secret(value: SecretStr | None, block_prefix: str | None, name: str, env_hint: str) -> SecretStr:
-    """A secret from settings, else from the Prefect Secret block ``<prefix>-<name>``."""
-    if value is not None:
-        return value
+    """A secret the run cannot do without: from settings, else the Secret block ``<prefix>-<name>``."""
+    secret = optional_secret(value, block_prefix, name)
+    if secret is not None:
+        return secret
     if block_prefix:
-        from prefect.blocks.system import Secret  # only tasks import Prefect
-
-        block: Any = Secret.load(f"{block_prefix}-{name}")  # sync context: the block itself
-        return SecretStr(str(block.get()))
+        raise ConfigurationError(
+            f"{env_hint} is not set and the Secret block {block_prefix}-{name} does not exist"
+        )
     raise ConfigurationError(f"{env_hint} is not set and no secret block is configured for it")
 
 
