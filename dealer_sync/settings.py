@@ -48,6 +48,72 @@ class OAuthSystemSettings(BaseModel):
     )
 
 
+AccountingTarget = Literal["zoho_books", "tally", "quickbooks", "xero"]
+"""The accounting systems order-to-invoice, the pullback and the reconciliation can work against."""
+
+
+class RotatingOAuthSettings(BaseModel):
+    """An OAuth2 ledger whose refresh token rotates on every use (QuickBooks Online, Xero).
+
+    The rotated token is written to ``refresh_token_file`` (default: under data_dir), so the
+    next run starts from the newest one; the configured ``refresh_token`` seeds it once.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    token_url: str
+    tenant_id: str | None = Field(default=None, description="QuickBooks realm id / Xero tenant id")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    refresh_token_file: Path | None = None
+    secret_block: str | None = Field(
+        default=None, description="prefix of the Prefect Secret blocks holding this system's secrets"
+    )
+    requests_per_minute: int = Field(gt=0, description="the vendor's per-tenant budget")
+    max_concurrent: int = Field(gt=0)
+    requests_per_day: int | None = Field(default=None, gt=0, description="a daily cap (Xero: 5,000)")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    minute_seconds: float = Field(
+        default=60.0, gt=0, description="length of the vendor's rate-limit minute; only sandboxes shorten it"
+    )
+
+
+class QuickBooksSettings(RotatingOAuthSettings):
+    """QuickBooks Online: the realm id is ``tenant_id``; 500 requests a minute, 10 at once."""
+
+    base_url: str = "https://quickbooks.api.intuit.com"
+    token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    minor_version: int = Field(default=75, description="?minorversion= sent on every call")
+    requests_per_minute: int = Field(default=500, gt=0)
+    max_concurrent: int = Field(default=10, gt=0)
+
+
+class XeroSettings(RotatingOAuthSettings):
+    """Xero: ``tenant_id`` goes in the xero-tenant-id header; 60 a minute, 5 at once, 5,000 a day."""
+
+    base_url: str = "https://api.xero.com/api.xro/2.0"
+    token_url: str = "https://identity.xero.com/connect/token"
+    requests_per_minute: int = Field(default=60, gt=0)
+    max_concurrent: int = Field(default=5, gt=0)
+    requests_per_day: int | None = Field(default=5000, gt=0)
+
+
+class TallySettings(BaseModel):
+    """Where the Tally Prime server listens and which company is ours (Tally has no auth)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "http://127.0.0.1:9000"
+    company: str | None = Field(default=None, description="SVCURRENTCOMPANY: must be open in Tally")
+    currency: Currency = "INR"
+    requests_per_minute: int = Field(default=600, gt=0)
+    max_concurrent: int = Field(default=1, gt=0, description="Tally serves one request at a time")
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    minute_seconds: float = Field(default=60.0, gt=0)
+
+
 class SmtpSettings(BaseModel):
     """SMTP server for the finance email."""
 
@@ -106,6 +172,12 @@ class Settings(BaseSettings):
     zoho_books: OAuthSystemSettings = OAuthSystemSettings(
         base_url="https://www.zohoapis.in/books/v3", accounts_url="https://accounts.zoho.in"
     )
+    accounting_target: AccountingTarget = Field(
+        default="zoho_books", description="the ledger invoices are posted to and read back from"
+    )
+    tally: TallySettings = TallySettings()
+    quickbooks: QuickBooksSettings = QuickBooksSettings()
+    xero: XeroSettings = XeroSettings()
     slack_webhook_url: SecretStr | None = None
     smtp: SmtpSettings = SmtpSettings()
     secret_block_prefix: str | None = Field(
