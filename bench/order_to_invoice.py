@@ -58,7 +58,9 @@ from sandbox.network import NetworkSpec
 from sandbox.zoho import ZohoSandbox
 from tasks.environment import close_environments, environment, zoho_credentials
 from tasks.order_mapping import MappingContext, load_target_tables, map_orders
-from tasks.order_to_invoice import DOCUMENT_PREFIX, INVENTORY, LEDGER
+from tasks.order_to_invoice import INVENTORY, document_prefixes
+
+LEDGER = "zoho_books"
 
 SYSTEMS = {INVENTORY: "ZOHO_INVENTORY", LEDGER: "ZOHO_BOOKS"}
 TARGET_FRACTION = 0.90
@@ -101,7 +103,8 @@ def budgeted_world(root: Path, label: str, args: argparse.Namespace) -> Iterator
     )
     saved = dict(os.environ)
     try:
-        with seeded_sandbox(root / label, spec, args.minute_seconds) as (sandbox, _, _, env):
+        with seeded_sandbox(root / label, spec, args.minute_seconds) as world:
+            sandbox, env = world.zoho, world.env
             for simulator in (sandbox.inventory, sandbox.books):
                 simulator.faults.update(
                     rate_limit_per_minute=args.budget,
@@ -221,7 +224,7 @@ def run_baseline(root: Path, args: argparse.Namespace) -> Measurement:
                 warehouses=portal.order_warehouses([o.id for o in orders]),
                 home_state=settings.home_state,
                 targets=targets,
-                document_prefix=DOCUMENT_PREFIX,
+                document_prefix=document_prefixes(LEDGER),
             )
             mapped = []
             for start in range(0, len(orders), args.batch_size):  # per batch, as the flow checks credit

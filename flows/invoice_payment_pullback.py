@@ -11,7 +11,6 @@ from flows.alerts import alert_ops
 from flows.common import recorded_run, scheduled_cutoff
 from tasks.pullback import (
     FLOW,
-    SYSTEM,
     pull_credit_notes,
     pull_invoices,
     pull_payments,
@@ -40,7 +39,7 @@ def invoice_payment_pullback(
         futures = {}
         for entity, pull in pulls.items():
             start = since
-            cursor = env.store.cursors.get(FLOW, SYSTEM, entity)
+            cursor = env.store.cursors.get(FLOW, env.ledger, entity)
             if start is None and cursor:
                 start = datetime.fromisoformat(cursor) - timedelta(minutes=lookback_minutes)
             futures[entity] = pull.submit(env, run.run_id, start, until)
@@ -56,6 +55,6 @@ def invoice_payment_pullback(
             run.outcomes.quarantined(pulled.quarantined)
             dealers |= pulled.dealers
             if pulled.newest is not None and not backfill:
-                env.store.cursors.set(FLOW, SYSTEM, entity, pulled.newest.isoformat(), run.run_id)
+                env.store.cursors.set(FLOW, env.ledger, entity, pulled.newest.isoformat(), run.run_id)
         update_dealer_accounts(env, sorted(dealers))
         return run.summary()

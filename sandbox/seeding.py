@@ -1,20 +1,22 @@
-"""Seed the Zoho simulators from a generated network and record the mappings in the store.
+"""Seed the simulators from a generated network and record the mappings in the store.
 
 This is the one sandbox module that knows our store: it plays the part of the onboarding a
-real installation does once (creating customers and items, and mapping them).
+real installation does once (creating customers and items, and mapping them). Zoho Inventory is
+always the inventory system; the ledger is whichever accounting simulator is chosen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from dealer_sync.store import MappingKind, SyncStore
-from sandbox.network import GST_RATES, Network
+from sandbox.ledgers import LedgerSandbox
+from sandbox.network import Network
 from sandbox.zoho import ZohoSandbox
+from sandbox.zoho.ledger import gst_tax_ids, seed_books_customers
 
 DEMO_CLIENT_ID = "1000.DEALERSYNCSANDBOX"
-INVENTORY, LEDGER = "zoho_inventory", "zoho_books"
+INVENTORY = "zoho_inventory"
 
 
 @dataclass
@@ -27,48 +29,39 @@ class SeededIds:
     taxes: dict[str, dict[str, str]] = field(default_factory=dict)  # system -> tax key -> id
 
 
-def seed_zoho(sandbox: ZohoSandbox, network: Network) -> SeededIds:
-    ids = SeededIds(items={INVENTORY: {}, LEDGER: {}}, customers={INVENTORY: {}, LEDGER: {}})
-    inventory, books = sandbox.inventory.state, sandbox.books.state
+def seed_inventory(sandbox: ZohoSandbox, network: Network) -> SeededIds:
+    """Warehouses, stocked items, customers and taxes in Zoho Inventory."""
+    ids = SeededIds()
+    inventory = sandbox.inventory.state
     for code, name in network.warehouses:
         ids.locations[code] = inventory.add_location(name).location_id
+    items = {}
     for item in network.items:
         if not item.in_inventory:
             continue
         stock = {ids.locations[code]: qty for code, qty in item.stock.items()}
-        created = inventory.add_item(
+        items[item.sku] = inventory.add_item(
             item.name, item.sku, item.list_price, stock=stock, gst_rate=item.tax_rate, hsn_or_sac=item.hsn
-        )
-        ids.items[INVENTORY][item.sku] = created.item_id
-        ids.items[LEDGER][item.sku] = books.add_item(
-            item.name, item.sku, item.list_price, gst_rate=item.tax_rate, hsn_or_sac=item.hsn
         ).item_id
-    for dealer in network.dealers:
-        if not dealer.mapped:
-            continue
-        fields = {
-            "company_name": dealer.name,
-            "contact_type": "customer",
-            "customer_sub_type": "business",
-            "gst_treatment": "business_gst",
-            "gst_no": dealer.gstin,
-            "place_of_contact": dealer.state,
-            "email": dealer.email,
-        }
-        ids.customers[INVENTORY][dealer.code] = inventory.add_contact(dealer.name, **fields).contact_id
-        ids.customers[LEDGER][dealer.code] = books.add_contact(dealer.name, **fields).contact_id
-    for system, state in ((INVENTORY, inventory), (LEDGER, books)):
-        ids.taxes[system] = {}
-        for rate in GST_RATES:
-            group, igst = state.taxes.gst_pair(Decimal(rate))
-            ids.taxes[system][f"gst:intra_state:{rate}"] = group.tax_id
-            ids.taxes[system][f"gst:inter_state:{rate}"] = igst.tax_id
+    ids.items[INVENTORY] = items
+    ids.customers[INVENTORY] = seed_books_customers(sandbox, network, "inventory")
+    ids.taxes[INVENTORY] = gst_tax_ids(sandbox, "inventory")
+    return ids
+
+
+def seed_network(sandbox: ZohoSandbox, ledger: LedgerSandbox, network: Network) -> SeededIds:
+    """Zoho Inventory and the chosen ledger, seeded alike from one network."""
+    ids = seed_inventory(sandbox, network)
+    seeded = ledger.seed(network)
+    ids.items[ledger.system] = seeded.items
+    ids.customers[ledger.system] = seeded.customers
+    ids.taxes[ledger.system] = seeded.taxes
     return ids
 
 
 def seed_mappings(store: SyncStore, ids: SeededIds) -> None:
     """What an operator maps once when going live: customers, items, taxes and warehouses."""
-    for system in (INVENTORY, LEDGER):
+    for system in ids.customers:
         store.mappings.put_many(
             MappingKind.DEALER_CUSTOMER, system, [(d, c, None) for d, c in ids.customers[system].items()]
         )

@@ -9,12 +9,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from connectors.accounting import AccountingSystem
 from connectors.portal_sql.client import SqlPortal
 from connectors.zoho.client import ZohoCredentials
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_inventory.client import ZohoInventoryClient
 from dealer_sync.db import make_engine
-from dealer_sync.settings import OAuthSystemSettings, Settings
+from dealer_sync.settings import OAuthSystemSettings, Settings, TallySettings
 from dealer_sync.store import SyncStore
 
 
@@ -93,6 +94,37 @@ def zoho_credentials(system: OAuthSystemSettings, env_name: str) -> ZohoCredenti
     )
 
 
+def tally_credentials(tally: TallySettings) -> Any:
+    from connectors.tally.client import TallyCredentials
+
+    if not tally.company:
+        raise ConfigurationError("DEALER_SYNC_TALLY__COMPANY must name the company open in Tally")
+    return TallyCredentials(
+        url=tally.url,
+        company=tally.company,
+        currency=tally.currency,
+        requests_per_minute=tally.requests_per_minute,
+        max_concurrent=tally.max_concurrent,
+        timeout_seconds=tally.timeout_seconds,
+        minute_seconds=tally.minute_seconds,
+    )
+
+
+def accounting_system(settings: Settings) -> AccountingSystem:
+    """The configured ledger behind the protocol the flows use (built on first use, per process)."""
+    target = settings.accounting_target
+    if target == "zoho_books":
+        from connectors.zoho_books.accounting import ZohoBooksAccounting
+
+        return ZohoBooksAccounting(ZohoBooksClient(zoho_credentials(settings.zoho_books, "ZOHO_BOOKS")))
+    if target == "tally":
+        from connectors.tally.accounting import TallyAccounting
+        from connectors.tally.client import TallyClient
+
+        return TallyAccounting(TallyClient(tally_credentials(settings.tally)))
+    raise ConfigurationError(f"accounting target {target!r} has no connector in this version")
+
+
 @dataclass
 class SyncEnvironment:
     """The store, the portal and one long-lived client per system (their tokens are shared)."""
@@ -114,12 +146,17 @@ class SyncEnvironment:
             return ZohoInventoryClient(zoho_credentials(self.settings.zoho_inventory, "ZOHO_INVENTORY"))
 
     @cached_property
-    def books(self) -> ZohoBooksClient:
+    def accounting(self) -> AccountingSystem:
         with self._lock:
-            return ZohoBooksClient(zoho_credentials(self.settings.zoho_books, "ZOHO_BOOKS"))
+            return accounting_system(self.settings)
+
+    @property
+    def ledger(self) -> str:
+        """The accounting target's name: the key of its mapping tables, outbox rows and audit."""
+        return self.settings.accounting_target
 
     def close(self) -> None:
-        for name in ("inventory", "books"):
+        for name in ("inventory", "accounting"):
             client = self.__dict__.pop(name, None)
             if client is not None:
                 client.close()

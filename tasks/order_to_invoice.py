@@ -19,12 +19,20 @@ from tasks.environment import SyncEnvironment
 from tasks.order_mapping import INVOICE, SALES_ORDER, MappingContext, load_target_tables, map_orders
 from tasks.policy import batch_task
 from tasks.posting import PostReport, post_claims
-from tasks.targets import ZohoInvoices, ZohoSalesOrders
+from tasks.targets import LedgerInvoices, ZohoSalesOrders
 
 FLOW = "order_to_invoice"
-INVENTORY, LEDGER = "zoho_inventory", "zoho_books"
-DOCUMENT_PREFIX = {INVENTORY: "SO-", LEDGER: "INV-"}
-ENTITY = {INVENTORY: SALES_ORDER, LEDGER: INVOICE}
+INVENTORY = "zoho_inventory"
+SALES_ORDER_PREFIX, INVOICE_PREFIX = "SO-", "INV-"
+
+
+def document_prefixes(ledger: str) -> dict[str, str]:
+    """Our document numbers per system: the handle every lookup after an uncertain write uses."""
+    return {INVENTORY: SALES_ORDER_PREFIX, ledger: INVOICE_PREFIX}
+
+
+def entity_of(system: str) -> str:
+    return SALES_ORDER if system == INVENTORY else INVOICE
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,9 @@ def map_and_validate_orders(
         home_state=env.settings.home_state,
         targets=(
             load_target_tables(env.store.mappings, INVENTORY, with_warehouses=True),
-            load_target_tables(env.store.mappings, LEDGER, with_warehouses=True),
+            load_target_tables(env.store.mappings, env.ledger, with_warehouses=True),
         ),
-        document_prefix=DOCUMENT_PREFIX,
+        document_prefix=document_prefixes(env.ledger),
     )
     result = map_orders(orders, ctx)
     quarantined = list(result.quarantined)
@@ -125,10 +133,10 @@ def record_order_intents(
     keys: list[OrderIntents] = []
     for order, mapped in accepted:
         pair = {}
-        for system in (INVENTORY, LEDGER):
+        for system in (INVENTORY, env.ledger):
             intent = Intent(
                 target_system=system,
-                entity=ENTITY[system],
+                entity=entity_of(system),
                 source_id=order.id,
                 source_version=order.version,
                 reference=mapped[system].document_number,
@@ -136,7 +144,7 @@ def record_order_intents(
             )
             intents.append(intent)
             pair[system] = intent.key
-        keys.append(OrderIntents(order.id, order.version, pair[INVENTORY], pair[LEDGER]))
+        keys.append(OrderIntents(order.id, order.version, pair[INVENTORY], pair[env.ledger]))
     env.store.outbox.record_intents(intents, run_id)
     return keys
 
@@ -144,16 +152,16 @@ def record_order_intents(
 def _post_rounds(
     env: SyncEnvironment, system: str, keys: list[str], run_id: str, max_rounds: int, lease_seconds: float
 ) -> PostReport:
-    client_target = ZohoSalesOrders(env.inventory) if system == INVENTORY else ZohoInvoices(env.books)
+    target = ZohoSalesOrders(env.inventory) if system == INVENTORY else LedgerInvoices(env.accounting)
     worker = worker_name(run_id)
     report = PostReport()
     for _ in range(max_rounds):  # bounded: deferred writes get a few more tries in this run
         claims = env.store.outbox.claim(
-            system, ENTITY[system], worker, keys=keys, limit=len(keys) or 1, lease_seconds=lease_seconds
+            system, entity_of(system), worker, keys=keys, limit=len(keys) or 1, lease_seconds=lease_seconds
         )
         if not claims:
             break
-        report.merge(post_claims(env.store, client_target, claims, run_id))
+        report.merge(post_claims(env.store, target, claims, run_id))
         if not report.deferred:
             break
     _quarantine_rejected(env, run_id, report)
@@ -210,10 +218,10 @@ def post_invoices(
         for i in intents
         if (so := sales_orders.get(i.sales_order_key)) is not None and so.status is OutboxStatus.DONE
     ]
-    _post_rounds(env, LEDGER, ready, run_id, max_rounds, lease_seconds)
+    _post_rounds(env, env.ledger, ready, run_id, max_rounds, lease_seconds)
     states = env.store.outbox.states([i.invoice_key for i in intents])
     created = [s.external_id for s in states.values() if s.status is OutboxStatus.DONE and s.external_id]
-    env.books.mark_invoices_sent(created)  # before the portal is marked: a crash here heals next run
+    env.accounting.finalize_invoices(created)  # before the portal is marked: a crash here heals next run
     return states
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,8 +10,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from connectors.zoho.client import parse_zoho_time
-from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice, ZohoPayment
+from connectors.accounting import DocumentKind
 from dealer_sync.models import CreditNote, DealerAccount, Invoice, Payment
 from dealer_sync.money import Money
 from dealer_sync.records import describe
@@ -23,7 +21,6 @@ from tasks.environment import SyncEnvironment
 from tasks.policy import batch_task
 
 FLOW = "invoice_payment_pullback"
-SYSTEM = "zoho_books"
 CLOSED_STATUSES = ("void", "draft")
 SUITES = {"invoice": INVOICES, "payment": PAYMENTS}
 
@@ -86,48 +83,45 @@ def _validated(
 def _pull(
     env: SyncEnvironment,
     run_id: str,
-    entity: str,
-    pages: Iterator[list[dict[str, Any]]],
-    id_field: str,
-    build: Callable[[dict[str, Any], str | None], Invoice | Payment | CreditNote],
+    entity: DocumentKind,
     since: datetime | None,
     until: datetime | None,
-    newest_first: bool,
 ) -> PulledDocuments:
-    """Read pages, map customers to dealers, validate, upsert each page; failures quarantined."""
-    dealers = {c: d for d, c in env.store.mappings.table(MappingKind.DEALER_CUSTOMER, SYSTEM).items()}
+    """Read pages, map customers to dealers, validate, upsert each page; failures quarantined.
+
+    A row without a change time (a ledger that keeps none) is always taken: upserts are
+    idempotent, so reading more than changed costs time, never correctness.
+    """
+    dealers = {c: d for d, c in env.store.mappings.table(MappingKind.DEALER_CUSTOMER, env.ledger).items()}
     result = PulledDocuments(entity)
-    for page in pages:
+    for page in env.accounting.changed(entity, since):
         candidates: list[Any] = []
         rows: dict[str, dict[str, Any]] = {}
-        stop = False
         for row in page:
-            key = str(row.get(id_field) or "?")
-            try:
-                stamp = parse_zoho_time(str(row["last_modified_time"]))
-            except (KeyError, ValueError) as exc:
-                reason = f"unreadable last_modified_time: {exc}"
-                result.read.append(key)
-                result.quarantined.append(QuarantineItem(entity, key, row, reason, "document is well-formed"))
-                continue
-            if newest_first and since is not None and stamp < since:
-                stop = True  # sorted newest first: the rest is older than the watermark
-                break
-            if not _in_window(stamp, since, until):
-                continue
-            result.read.append(key)
-            result.newest = max(result.newest or stamp, stamp)
-            dealer = dealers.get(str(row.get("customer_id")))
-            if dealer is None and entity not in SUITES:
-                reason = f"customer {row.get('customer_id')} is not mapped to a dealer"
-                result.quarantined.append(QuarantineItem(entity, key, row, reason, "customer mapped"))
-                continue
-            try:
-                candidates.append(build(row, dealer))
-                rows[key] = row
-            except ValidationError as exc:
+            raw = dict(row.raw)
+            if row.problem is not None:
+                result.read.append(row.key)
                 result.quarantined.append(
-                    QuarantineItem(entity, key, row, describe(exc), "document is well-formed")
+                    QuarantineItem(entity, row.key, raw, row.problem, "document is well-formed")
+                )
+                continue
+            if row.changed_at is not None and not _in_window(row.changed_at, since, until):
+                continue
+            result.read.append(row.key)
+            if row.changed_at is not None:
+                result.newest = max(result.newest or row.changed_at, row.changed_at)
+            dealer = dealers.get(str(row.customer_id))
+            if dealer is None and entity not in SUITES:
+                reason = f"customer {row.customer_id} is not mapped to a dealer"
+                result.quarantined.append(QuarantineItem(entity, row.key, raw, reason, "customer mapped"))
+                continue
+            try:
+                candidates.append(row.canonical(dealer))
+                rows[row.key] = raw
+            except ValueError as exc:  # pydantic's ValidationError, or a document that makes no sense
+                reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
+                result.quarantined.append(
+                    QuarantineItem(entity, row.key, raw, reason, "document is well-formed")
                 )
         good, failed = _validated(entity, candidates, rows)
         result.quarantined += failed
@@ -137,8 +131,6 @@ def _pull(
         env.portal.upsert_account(invoices, payments, notes)
         result.synced += [d.id for d in good]
         result.dealers |= {d.dealer_id for d in good if d.dealer_id}
-        if stop:
-            break
     env.store.quarantine.add(FLOW, run_id, result.quarantined)
     env.store.quarantine.resolve_keys(FLOW, entity, result.synced, run_id)
     return result
@@ -148,51 +140,21 @@ def _pull(
 def pull_invoices(
     env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
 ) -> PulledDocuments:
-    return _pull(
-        env,
-        run_id,
-        "invoice",
-        env.books.invoice_pages(modified_since=since),
-        "invoice_id",
-        lambda row, dealer: ZohoInvoice.model_validate(row).canonical(dealer),
-        since,
-        until,
-        newest_first=False,
-    )
+    return _pull(env, run_id, "invoice", since, until)
 
 
 @batch_task("pull_payments")
 def pull_payments(
     env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
 ) -> PulledDocuments:
-    return _pull(
-        env,
-        run_id,
-        "payment",
-        env.books.payment_pages(),
-        "payment_id",
-        lambda row, dealer: ZohoPayment.model_validate(row).canonical(dealer),
-        since,
-        until,
-        newest_first=True,
-    )
+    return _pull(env, run_id, "payment", since, until)
 
 
 @batch_task("pull_credit_notes")
 def pull_credit_notes(
     env: SyncEnvironment, run_id: str, since: datetime | None, until: datetime | None
 ) -> PulledDocuments:
-    return _pull(
-        env,
-        run_id,
-        "credit_note",
-        env.books.credit_note_pages(),
-        "creditnote_id",
-        lambda row, dealer: ZohoCreditNote.model_validate(row).canonical(dealer),
-        since,
-        until,
-        newest_first=False,
-    )
+    return _pull(env, run_id, "credit_note", since, until)
 
 
 def dealer_position(

@@ -14,7 +14,6 @@ from typing import Any
 
 import polars as pl
 
-from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice, ZohoPayment
 from dealer_sync.money import Money
 from dealer_sync.report import Finding, ReconciliationReport, ReportFiles, write_report_files
 from dealer_sync.store import MappingKind, OutboxStatus
@@ -22,7 +21,7 @@ from dealer_sync.timeutil import business_date
 from tasks.environment import SyncEnvironment, delivery_settings
 from tasks.policy import batch_task
 
-INVENTORY, LEDGER = "zoho_inventory", "zoho_books"
+INVENTORY = "zoho_inventory"
 
 
 def key(value: Any) -> str | None:
@@ -134,43 +133,38 @@ def snapshot_ledger(env: SyncEnvironment, window: Window, late_days: int = 3) ->
     Every open invoice counts for the dealers' outstanding, so the invoice list is read whole;
     the tax of the window's invoices comes from their detail (lists carry none).
     """
-    dealers = _reverse(env, MappingKind.DEALER_CUSTOMER, LEDGER)
+    dealers = _reverse(env, MappingKind.DEALER_CUSTOMER, env.ledger)
     invoices: list[dict[str, Any]] = []
     last = window.last_day + timedelta(days=late_days)
-    for page in env.books.invoice_pages():
-        for row in page:
-            invoice = ZohoInvoice.model_validate(row)
-            in_window = window.first_day <= invoice.date <= last
-            if in_window and invoice.status not in ("void", "draft"):
-                invoice = env.books.invoice_detail(invoice.invoice_id)
-            c = invoice.currency_code
-            invoices.append(
-                {
-                    "invoice_key": key(invoice.invoice_number),
-                    "order_key": key(invoice.reference_number),
-                    "dealer_key": key(dealers.get(invoice.customer_id)),
-                    "currency": c,
-                    "total_minor": minor(invoice.total, c),
-                    "tax_minor": minor(invoice.tax_total, c),
-                    "balance_minor": minor(invoice.balance, c),
-                    "status": invoice.status,
-                    "issue_date": invoice.date,
-                    "in_window": in_window,
-                }
-            )
-    payments = [ZohoPayment.model_validate(r) for page in env.books.payment_pages() for r in page]
-    notes = [ZohoCreditNote.model_validate(r) for page in env.books.credit_note_pages() for r in page]
+    for invoice in env.accounting.invoices_for_period(window.first_day, last):
+        c = invoice.currency
+        invoices.append(
+            {
+                "invoice_key": key(invoice.number),
+                "order_key": key(invoice.reference),
+                "dealer_key": key(dealers.get(invoice.customer_id)),
+                "currency": c,
+                "total_minor": invoice.total.minor_units,
+                "tax_minor": invoice.tax_total.minor_units if invoice.tax_total is not None else None,
+                "balance_minor": invoice.balance.minor_units,
+                "status": invoice.status.value,
+                "issue_date": invoice.issue_date,
+                "in_window": window.first_day <= invoice.issue_date <= last,
+            }
+        )
+    payments = list(env.accounting.payments())
+    notes = list(env.accounting.credit_notes())
     return {
         "invoices": pl.DataFrame(invoices, schema=INVOICES),
         "payments": pl.DataFrame(
             [
                 {
-                    "payment_key": key(p.payment_id),
+                    "payment_key": key(p.id),
                     "dealer_key": key(dealers.get(p.customer_id)),
-                    "currency": p.currency_code,
-                    "amount_minor": minor(p.amount, p.currency_code),
-                    "unapplied_minor": minor(p.canonical(None).unapplied.amount, p.currency_code),
-                    "paid_on": p.date,
+                    "currency": p.amount.currency,
+                    "amount_minor": p.amount.minor_units,
+                    "unapplied_minor": p.unapplied.minor_units,
+                    "paid_on": p.paid_on,
                 }
                 for p in payments
             ],
@@ -186,12 +180,12 @@ def snapshot_ledger(env: SyncEnvironment, window: Window, late_days: int = 3) ->
         "credit_notes": pl.DataFrame(
             [
                 {
-                    "credit_note_key": key(n.creditnote_number),
+                    "credit_note_key": key(n.number),
                     "dealer_key": key(dealers.get(n.customer_id)),
                     "invoice_key": key(n.invoice_id),
-                    "currency": n.currency_code,
-                    "total_minor": minor(n.total, n.currency_code),
-                    "balance_minor": minor(n.balance, n.currency_code),
+                    "currency": n.currency,
+                    "total_minor": n.total.minor_units,
+                    "balance_minor": n.balance.minor_units,
                 }
                 for n in notes
             ],

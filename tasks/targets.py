@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.zoho_books.client import ZohoBooksClient
+from connectors.accounting import AccountingSystem
 from connectors.zoho_inventory.client import ZohoInventoryClient
 from dealer_sync.models import MappedOrder
 
@@ -21,15 +21,17 @@ class ZohoSalesOrders:
         return [so.salesorder_id for so in self.client.find_sales_orders(document_number)]
 
 
-class ZohoInvoices:
-    system = "zoho_books"
+class LedgerInvoices:
+    """Invoices in whichever accounting system is configured."""
+
     entity = "invoice"
 
-    def __init__(self, client: ZohoBooksClient) -> None:
-        self.client = client
+    def __init__(self, accounting: AccountingSystem) -> None:
+        self.accounting = accounting
+        self.system = accounting.system
 
     def create(self, order: MappedOrder) -> str:
-        return self.client.create_invoice(order).invoice_id
+        return self.accounting.create_invoice(order)
 
     def lookup(self, document_number: str) -> list[str]:
-        return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]
+        return self.accounting.find_invoices(document_number)

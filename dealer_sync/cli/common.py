@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any, NoReturn
 
 import typer
@@ -14,6 +15,15 @@ from sqlalchemy.exc import OperationalError
 from dealer_sync.db import make_engine
 from dealer_sync.settings import Settings
 from dealer_sync.store import StoreNotMigratedError, SyncStore
+
+
+class AccountingTargetOption(StrEnum):
+    """The accounting targets as a CLI choice (the names settings.accounting_target takes)."""
+
+    zoho_books = "zoho_books"
+    tally = "tally"
+    quickbooks = "quickbooks"
+    xero = "xero"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -7,13 +7,16 @@ from typing import Annotated
 
 import typer
 
-from dealer_sync.cli.common import fail, load_settings, print_json
+from dealer_sync.cli.common import AccountingTargetOption, fail, load_settings, print_json
 
 
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     orders: Annotated[int, typer.Option(min=1, max=100_000, help="orders in the generated network")] = 60,
     seed: Annotated[int, typer.Option(help="seed of the generated network")] = 42,
+    target: Annotated[
+        AccountingTargetOption, typer.Option(help="the accounting system to post to and read back from")
+    ] = AccountingTargetOption.zoho_books,
 ) -> None:
     """Start the simulators, seed a dealer network, run the flows twice and summarise.
 
@@ -25,14 +28,14 @@ def demo(
     settings = load_settings()
     data_dir = Path(settings.data_dir) / "demo"
     try:
-        result = run_demo(data_dir, NetworkSpec(seed=seed, orders=orders))
+        result = run_demo(data_dir, NetworkSpec(seed=seed, orders=orders), target=target.value)
     except Exception as exc:  # the flows have logged the details; say what failed and where
         fail(f"demo failed: {type(exc).__name__}: {exc}")
     if as_json:
         print_json(result.as_dict())
         return
     typer.echo("")
-    typer.echo(f"dealer-sync demo: {orders} portal orders, Zoho Inventory and Zoho Books simulators")
+    typer.echo(f"dealer-sync demo: {orders} portal orders, Zoho Inventory and {target.value} simulators")
     typer.echo(f"{'flow':<28} {'in':>6} {'synced':>7} {'quarantined':>12} {'deferred':>9}")
     for summary in [*result.flows, {**result.second_pass, "flow": "order_to_invoice (again)"}]:
         typer.echo(

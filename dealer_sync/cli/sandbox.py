@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dealer_sync.cli.common import load_settings
+from dealer_sync.cli.common import AccountingTargetOption, load_settings
 
 app = typer.Typer(help="Run the local simulators of the external systems.", no_args_is_help=True)
 
@@ -20,8 +20,11 @@ def up(
     minute_seconds: Annotated[
         float, typer.Option(min=0.1, help="length of the vendors' rate-limit minute, in seconds")
     ] = 60.0,
+    target: Annotated[
+        AccountingTargetOption, typer.Option(help="the accounting system to simulate")
+    ] = AccountingTargetOption.zoho_books,
 ) -> None:
-    """Serve seeded Zoho simulators on loopback, with a seeded store and portal, until Ctrl-C.
+    """Serve seeded simulators on loopback, with a seeded store and portal, until Ctrl-C.
 
     Prints the base URLs and the DEALER_SYNC_* variables that point the flows at them.
     """
@@ -31,14 +34,14 @@ def up(
     settings = load_settings()
     data_dir = Path(settings.data_dir) / "sandbox"
     spec = NetworkSpec(seed=seed, orders=orders)
-    with seeded_sandbox(data_dir, spec, minute_seconds) as (_, endpoints, _, env):
-        typer.echo(f"Zoho accounts:  {endpoints.accounts_url}")
-        typer.echo(f"Zoho Inventory: {endpoints.inventory_url}")
-        typer.echo(f"Zoho Books:     {endpoints.books_url}")
+    with seeded_sandbox(data_dir, spec, minute_seconds, target.value) as world:
+        typer.echo(f"Zoho accounts:  {world.endpoints.accounts_url}")
+        typer.echo(f"Zoho Inventory: {world.endpoints.inventory_url}")
+        typer.echo(f"ledger:         {target.value}")
         typer.echo(f"store and portal seeded in {data_dir}")
         typer.echo("\nExport these to run the flows against the sandbox:\n")
-        for key in sorted(env):
-            typer.echo(f"export {key}={env[key]}")
+        for key in sorted(world.env):
+            typer.echo(f"export {key}={world.env[key]}")
         typer.echo("\nPress Ctrl-C to stop.")
         stop = threading.Event()
         try:

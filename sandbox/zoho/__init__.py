@@ -78,6 +78,7 @@ class ZohoSandbox:
         self.books = BooksSimulator(
             clock=self.clock, tokens=self.tokens, org=self.organization, faults=faults
         )
+        self.endpoints: ZohoEndpoints | None = None  # where it is served, while it is
 
     def register_client(self, client_id: str, client_secret: str, refresh_token: str) -> None:
         """Let a connector's OAuth credentials obtain access tokens."""
@@ -107,12 +108,14 @@ class ZohoSandbox:
             for server in servers:
                 started.append(server.start())
             accounts, inventory, books = servers
-            yield ZohoEndpoints(
+            self.endpoints = ZohoEndpoints(
                 accounts_url=accounts.url,
                 inventory_url=inventory.url + InventorySimulator.prefix,
                 books_url=books.url + BooksSimulator.prefix,
             )
+            yield self.endpoints
         finally:
+            self.endpoints = None
             for server in started:
                 server.request_stop()
             for server in started:
