@@ -166,6 +166,11 @@ class Settings(BaseSettings):
     business_timezone: TimezoneName = "Asia/Kolkata"
     base_currency: Currency = "INR"
     home_state: str = Field(default="MH", description="seller's state code, for GST place of supply")
+    home_country: str = Field(
+        default="IN",
+        pattern="^[A-Z]{2}$",
+        description="seller's country (ISO 3166): IN taxes dealers at home under GST, any other under VAT",
+    )
     zoho_inventory: OAuthSystemSettings = OAuthSystemSettings(
         base_url="https://www.zohoapis.in/inventory/v1", accounts_url="https://accounts.zoho.in"
     )

@@ -123,6 +123,7 @@ ORDER_LINES = SuiteSpec(
         "unit_price",
         "list_price",
         "tax_rate",
+        "tax_code",
         "currency",
     ),
     expectations=(
@@ -142,6 +143,7 @@ ORDER_LINES = SuiteSpec(
         not_null("tax_rate"),
         # Any rate from 0 to 30 %: GST slabs (0, 0.1, 0.25, 1, 1.5, 3, 5, 6, 12, 18, 28) and VAT.
         between("tax_rate", 0, 30),
+        not_null("tax_code", "tax_code must be mapped (the target has no tax for this treatment and rate)"),
         not_null("currency"),
         currency_code(),
     ),

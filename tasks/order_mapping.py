@@ -8,6 +8,7 @@ expectations/suites.py), so each failure names the expectation that failed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from dealer_sync.models import Dealer, MappedLine, MappedOrder, Order, PriceList, TaxTreatment
@@ -39,6 +40,8 @@ class MappingContext:
     home_state: str
     targets: tuple[TargetTables, ...]
     document_prefix: dict[str, str]  # system -> prefix of our document numbers ("SO-", "INV-")
+    home_country: str = "IN"
+    hsn: dict[str, str] = field(default_factory=dict)  # SKU -> HSN/SAC code, from the portal catalog
 
 
 @dataclass
@@ -56,7 +59,17 @@ def quarantine(order: Order, reason: str, check: str) -> QuarantineItem:
     return QuarantineItem("order", order.id, order_payload(order), reason, check)
 
 
-def line_frame_rows(order: Order, ctx: MappingContext, target: TargetTables) -> list[dict[str, Any]]:
+def tax_code(target: TargetTables, treatment: TaxTreatment, rate: Decimal, currency: str) -> str | None:
+    """The target's tax code for a line: None when unmapped, "" when no tax applies to the line."""
+    code = target.taxes.get(tax_key(treatment, rate))
+    if code is None and not tax_lines(Money.zero(currency), rate, treatment):
+        return ""  # zero-rated, exempt, reverse charge or a 0 % rate: nothing to map
+    return code
+
+
+def line_frame_rows(
+    order: Order, ctx: MappingContext, target: TargetTables, treatment: TaxTreatment
+) -> list[dict[str, Any]]:
     """The rows the ``order_lines`` expectation suite checks, one per line, with None where unmapped."""
     dealer = ctx.dealers.get(order.dealer_id)
     price_list = ctx.price_lists.get(dealer.price_list_id or "") if dealer else None
@@ -75,6 +88,7 @@ def line_frame_rows(order: Order, ctx: MappingContext, target: TargetTables) -> 
                 "unit_price": line.unit_price.amount,
                 "list_price": list_price.amount if list_price else None,
                 "tax_rate": line.tax_rate,
+                "tax_code": tax_code(target, treatment, line.tax_rate, order.currency),
                 "currency": order.currency,
             }
         )
@@ -93,7 +107,7 @@ def map_orders(orders: list[Order], ctx: MappingContext) -> MappingResult:
             )
             continue
         try:
-            treatment = treatment_for(dealer, ctx.home_state)
+            treatment = treatment_for(dealer, ctx.home_state, ctx.home_country)
         except ValueError as exc:
             result.quarantined.append(quarantine(order, str(exc), "place of supply known"))
             continue
@@ -116,7 +130,7 @@ def map_orders(orders: list[Order], ctx: MappingContext) -> MappingResult:
             continue
         mapped: dict[str, MappedOrder] = {}
         for target in ctx.targets:
-            result.line_rows.extend(line_frame_rows(order, ctx, target))
+            result.line_rows.extend(line_frame_rows(order, ctx, target, treatment))
             built = _map_for_target(order, dealer, treatment, target, ctx)
             if isinstance(built, MappedOrder):
                 mapped[target.system] = built
@@ -147,7 +161,8 @@ def _map_for_target(
     lines = []
     for line in order.lines:
         item = target.items.get(line.sku)
-        if item is None:
+        code = tax_code(target, treatment, line.tax_rate, order.currency)
+        if item is None or code is None:
             return None
         lines.append(
             MappedLine(
@@ -159,8 +174,9 @@ def _map_for_target(
                 unit_price=line.unit_price,
                 amount=line.amount,
                 tax_rate=line.tax_rate,
-                tax_id=target.taxes.get(tax_key(treatment, line.tax_rate)),
+                tax_id=code or None,
                 tax_lines=tax_lines(line.amount, line.tax_rate, treatment),
+                hsn_or_sac=ctx.hsn.get(line.sku),
             )
         )
     warehouse_code = ctx.warehouses.get(order.id)

@@ -87,6 +87,8 @@ def map_and_validate_orders(
             load_target_tables(env.store.mappings, env.ledger, with_warehouses=True),
         ),
         document_prefix=document_prefixes(env.ledger),
+        home_country=env.settings.home_country,
+        hsn=env.portal.hsn_codes(),
     )
     result = map_orders(orders, ctx)
     quarantined = list(result.quarantined)

@@ -90,6 +90,12 @@ class SqlPortal:
             for pid, r in lists.items()
         }
 
+    def hsn_codes(self) -> dict[str, str]:
+        """SKU -> HSN/SAC code of the catalog's items: GST invoices print it on every line."""
+        query = select(schema.catalog_items.c.sku, schema.catalog_items.c.hsn_or_sac)
+        with self.engine.connect() as connection:
+            return {sku: code for sku, code in connection.execute(query) if code}
+
     def orders(
         self,
         *,

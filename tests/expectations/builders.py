@@ -35,6 +35,7 @@ def order_line_row(line_key: str, **overrides: Any) -> dict[str, Any]:
         "unit_price": Decimal("1250.00"),
         "list_price": Decimal("1250.00"),
         "tax_rate": Decimal("18"),
+        "tax_code": "TAX-GST-18",
         "currency": "INR",
     }
     return row | overrides
