@@ -26,4 +26,8 @@ def ledger_sandbox(
         from sandbox.tally.ledger import TallyLedgerSandbox
 
         return TallyLedgerSandbox(seed=seed, minute_seconds=minute_seconds)
+    if target == "xero":
+        from sandbox.xero.ledger import XeroLedgerSandbox
+
+        return XeroLedgerSandbox(seed=seed, minute_seconds=minute_seconds, timeout_seconds=5.0)
     raise ValueError(f"no simulator for accounting target {target!r}; choose one of {', '.join(TARGETS)}")

@@ -15,7 +15,7 @@ from connectors.zoho.client import ZohoCredentials
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_inventory.client import ZohoInventoryClient
 from dealer_sync.db import make_engine
-from dealer_sync.settings import OAuthSystemSettings, Settings, TallySettings
+from dealer_sync.settings import OAuthSystemSettings, RotatingOAuthSettings, Settings, TallySettings
 from dealer_sync.store import SyncStore
 
 
@@ -110,6 +110,67 @@ def tally_credentials(tally: TallySettings) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class RotatingSecrets:
+    """What an OAuth ledger with rotating refresh tokens needs beside its URLs and limits."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr  # the seed: the newest token lives in ``token_file``
+    token_file: Any  # a FileRefreshTokenStore
+
+
+def rotating_secrets(system: RotatingOAuthSettings, env_name: str, data_dir: Any) -> RotatingSecrets:
+    """Secrets from settings or Secret blocks; the rotated token kept in a file under data_dir.
+
+    Every process of an installation (flow runs, workers) must start from the newest refresh
+    token, since each use retires the one before: hence a file by default, not memory.
+    """
+    from pathlib import Path
+
+    from connectors.http.oauth import FileRefreshTokenStore
+
+    prefix = f"DEALER_SYNC_{env_name}__"
+    if not system.tenant_id or not system.client_id:
+        raise ConfigurationError(f"{prefix}TENANT_ID and {prefix}CLIENT_ID must be set")
+    token_file = system.refresh_token_file or Path(data_dir) / "tokens" / f"{env_name.lower()}-refresh-token"
+    return RotatingSecrets(
+        tenant_id=system.tenant_id,
+        client_id=system.client_id,
+        client_secret=resolve_secret(
+            system.client_secret, system.secret_block, "client-secret", f"{prefix}CLIENT_SECRET"
+        ),
+        refresh_token=resolve_secret(
+            system.refresh_token, system.secret_block, "refresh-token", f"{prefix}REFRESH_TOKEN"
+        ),
+        token_file=FileRefreshTokenStore(Path(token_file)),
+    )
+
+
+def xero_accounting(settings: Settings) -> AccountingSystem:
+    from connectors.xero.accounting import XeroAccounting
+    from connectors.xero.client import XeroClient, XeroCredentials
+
+    xero = settings.xero
+    secrets = rotating_secrets(xero, "XERO", settings.data_dir)
+    credentials = XeroCredentials(
+        base_url=xero.base_url,
+        token_url=xero.token_url,
+        tenant_id=secrets.tenant_id,
+        client_id=secrets.client_id,
+        client_secret=secrets.client_secret,
+        refresh_token=secrets.refresh_token,
+        refresh_token_store=secrets.token_file,
+        requests_per_minute=xero.requests_per_minute,
+        max_concurrent=xero.max_concurrent,
+        requests_per_day=xero.requests_per_day,
+        timeout_seconds=xero.timeout_seconds,
+        minute_seconds=xero.minute_seconds,
+    )
+    return XeroAccounting(XeroClient(credentials))
+
+
 def accounting_system(settings: Settings) -> AccountingSystem:
     """The configured ledger behind the protocol the flows use (built on first use, per process)."""
     target = settings.accounting_target
@@ -122,6 +183,8 @@ def accounting_system(settings: Settings) -> AccountingSystem:
         from connectors.tally.client import TallyClient
 
         return TallyAccounting(TallyClient(tally_credentials(settings.tally)))
+    if target == "xero":
+        return xero_accounting(settings)
     raise ConfigurationError(f"accounting target {target!r} has no connector in this version")
 
 

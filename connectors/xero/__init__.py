@@ -1,0 +1,1 @@
+"""Xero Accounting API: credentials, client, wire models, error table and the ledger adapter."""
