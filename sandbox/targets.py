@@ -26,6 +26,10 @@ def ledger_sandbox(
         from sandbox.tally.ledger import TallyLedgerSandbox
 
         return TallyLedgerSandbox(seed=seed, minute_seconds=minute_seconds)
+    if target == "quickbooks":
+        from sandbox.quickbooks.ledger import QuickBooksLedgerSandbox
+
+        return QuickBooksLedgerSandbox(seed=seed, minute_seconds=minute_seconds, timeout_seconds=5.0)
     if target == "xero":
         from sandbox.xero.ledger import XeroLedgerSandbox
 

@@ -171,6 +171,29 @@ def xero_accounting(settings: Settings) -> AccountingSystem:
     return XeroAccounting(XeroClient(credentials))
 
 
+def quickbooks_accounting(settings: Settings) -> AccountingSystem:
+    from connectors.quickbooks.accounting import QuickBooksAccounting
+    from connectors.quickbooks.client import QuickBooksClient, QuickBooksCredentials
+
+    qbo = settings.quickbooks
+    secrets = rotating_secrets(qbo, "QUICKBOOKS", settings.data_dir)
+    credentials = QuickBooksCredentials(
+        base_url=qbo.base_url,
+        token_url=qbo.token_url,
+        realm_id=secrets.tenant_id,
+        client_id=secrets.client_id,
+        client_secret=secrets.client_secret,
+        refresh_token=secrets.refresh_token,
+        refresh_token_store=secrets.token_file,
+        minor_version=qbo.minor_version,
+        requests_per_minute=qbo.requests_per_minute,
+        max_concurrent=qbo.max_concurrent,
+        timeout_seconds=qbo.timeout_seconds,
+        minute_seconds=qbo.minute_seconds,
+    )
+    return QuickBooksAccounting(QuickBooksClient(credentials))
+
+
 def accounting_system(settings: Settings) -> AccountingSystem:
     """The configured ledger behind the protocol the flows use (built on first use, per process)."""
     target = settings.accounting_target
@@ -185,6 +208,8 @@ def accounting_system(settings: Settings) -> AccountingSystem:
         return TallyAccounting(TallyClient(tally_credentials(settings.tally)))
     if target == "xero":
         return xero_accounting(settings)
+    if target == "quickbooks":
+        return quickbooks_accounting(settings)
     raise ConfigurationError(f"accounting target {target!r} has no connector in this version")
 
 
