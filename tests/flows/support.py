@@ -178,10 +178,11 @@ def run_log(store: SyncStore, flow: str) -> list[dict[str, Any]]:
 
 
 def post_calls(world: Any) -> int:
-    """POSTs the Inventory and Books simulators have seen: creates, confirms, mark-as-sent."""
+    """POSTs Inventory and the ledger have seen: creates, confirms, mark-as-sent (and, in Tally,
+    whose every request is a POST, exports too)."""
     total = 0
-    for simulator in (world.sandbox.inventory, world.sandbox.books):
-        total += sum(c["count"] for c in simulator.faults.counters()["calls"] if c["method"] == "POST")
+    for faults in (world.sandbox.inventory.faults, world.ledger.faults):
+        total += sum(c["count"] for c in faults.counters()["calls"] if c["method"] == "POST")
     return total
 
 

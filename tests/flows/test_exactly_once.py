@@ -85,8 +85,8 @@ def assert_every_run_conserved(world, flow: str = FLOW) -> list[dict]:
 
 
 def set_faults(world, **faults) -> None:
-    for simulator in (world.sandbox.inventory, world.sandbox.books):
-        simulator.faults.update(**faults)
+    for injector in (world.sandbox.inventory.faults, world.ledger.faults):
+        injector.update(**faults)
 
 
 # -- 1. SIGKILL at random points ----------------------------------------------------------------

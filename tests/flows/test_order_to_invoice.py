@@ -6,7 +6,7 @@ from sandbox.network import NetworkSpec
 
 def documents_per_order(world):
     sales_orders = Counter(so.reference_number for so in world.sandbox.inventory.state.list_salesorders())
-    invoices = Counter(inv.reference_number for inv in world.sandbox.books.state.list_invoices())
+    invoices = Counter(inv.reference for inv in world.ledger.invoices())
     return sales_orders, invoices
 
 
