@@ -12,6 +12,9 @@ checks them against each simulator):
   handle for a later lookup) and returns the ledger's id of it. A failure is a ConnectorError of
   the shared kinds; a write whose outcome is unknown is UNCERTAIN, a number the ledger already
   holds is DUPLICATE, never a second invoice.
+* ``create_invoices`` does the same for many orders, in the ledger's own batches where it has
+  them (``batch_size`` > 1: QuickBooks' /batch, Xero's multi-invoice POST, a Tally envelope of
+  many vouchers), and answers per order: the id, or that order's ConnectorError.
 * ``find_invoices`` returns the ids of invoices carrying our number: none, one, or (a fault of
   the ledger's) several.
 * ``finalize_invoices`` makes created invoices count as receivables (Zoho's drafts are marked
@@ -30,11 +33,30 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
+from connectors.http.errors import ConnectorError, ErrorKind
 from dealer_sync.models import CreditNote, Invoice, MappedOrder, Payment
 
 DocumentKind = Literal["invoice", "payment", "credit_note"]
 DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "payment", "credit_note")
 LedgerDocument = Invoice | Payment | CreditNote
+
+
+def one_at_a_time(
+    create: Callable[[MappedOrder], str], orders: Sequence[MappedOrder]
+) -> list[str | ConnectorError]:
+    """``create_invoices`` for a ledger without batches; an auth failure is not repeated per order."""
+    results: list[str | ConnectorError] = []
+    refused: ConnectorError | None = None  # an auth failure: every later order would meet it too
+    for order in orders:
+        if refused is not None:
+            results.append(refused)
+            continue
+        try:
+            results.append(create(order))
+        except ConnectorError as exc:
+            results.append(exc)
+            refused = exc if exc.kind is ErrorKind.AUTH else None
+    return results
 
 
 @dataclass(frozen=True)
@@ -65,8 +87,11 @@ class AccountingSystem(Protocol):
     """An accounting ledger as the flows see it. Plain client code: no Prefect inside."""
 
     system: str  # the name mapping tables, the outbox and the audit use for this ledger
+    batch_size: int  # invoices one create request can carry; 1: the ledger creates one at a time
 
     def create_invoice(self, order: MappedOrder) -> str: ...
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]: ...
 
     def find_invoices(self, document_number: str) -> list[str]: ...
 

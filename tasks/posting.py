@@ -23,9 +23,14 @@ class DocumentTarget(Protocol):
 
     system: str
     entity: str
+    batch_size: int  # documents one request can create; 1: one at a time
 
     def create(self, order: MappedOrder) -> str:
         """Create the document; return its id in the target."""
+        ...
+
+    def create_many(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        """Create several in the target's own batches; per order, its id or its error."""
         ...
 
     def lookup(self, document_number: str) -> list[str]:
@@ -49,6 +54,13 @@ class PostReport:
         self.failed.update(other.failed)
         self.deferred.update({k: v for k, v in other.deferred.items() if k not in self.done})
         self.duplicates.update(other.duplicates)
+
+
+def _create_one(target: DocumentTarget, order: MappedOrder) -> str | ConnectorError:
+    try:
+        return target.create(order)
+    except ConnectorError as exc:
+        return exc
 
 
 def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim], run_id: str) -> PostReport:
@@ -93,46 +105,73 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
             log.error("%s", exc)
         report.done[claim.key] = ids[0]
 
-    handled: set[str] = set()
+    settled: set[str] = set()
+
+    def settle_error(claim: Claim, exc: ConnectorError) -> None:
+        """A write that failed for good is failed, one that may work later deferred; auth stops all."""
+        settled.add(claim.key)
+        if exc.kind is ErrorKind.AUTH:
+            store.outbox.defer(claim.key, claim.claimed_by, str(exc))
+            event(claim, "auth_failed", error=exc)
+            raise exc
+        if exc.kind in (ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND):
+            store.outbox.fail(claim.key, claim.claimed_by, str(exc))
+            report.failed[claim.key] = exc.message
+            event(claim, "rejected", error=exc)
+        else:  # rate limited, transient beyond retries, or still uncertain: later
+            store.outbox.defer(claim.key, claim.claimed_by, str(exc), exc.retry_after or 0.0)
+            report.deferred[claim.key] = exc.message
+            event(claim, "deferred", error=exc)
+
+    def done(claim: Claim, ids: list[str], outcome: str) -> None:
+        settled.add(claim.key)
+        finish(claim, ids, outcome)
+
+    def resolve(claim: Claim, order: MappedOrder, created: str | ConnectorError) -> None:
+        """A create's answer; after doubt (uncertain, or "exists"), the lookup decides."""
+        try:
+            if isinstance(created, str):
+                done(claim, [created], "created")
+                return
+            if created.kind in (ErrorKind.DUPLICATE, ErrorKind.UNCERTAIN):
+                found = target.lookup(order.document_number)
+                if found:
+                    done(claim, found, "found")
+                    return
+                if created.kind is ErrorKind.DUPLICATE:
+                    raise ConnectorError(
+                        f"{target.system} says {order.document_number} exists but cannot find it",
+                        kind=ErrorKind.BAD_REQUEST,
+                    ) from created
+            raise created
+        except ConnectorError as exc:
+            settle_error(claim, exc)
+
     try:
+        fresh: list[tuple[Claim, MappedOrder]] = []
         for claim in claims:
-            handled.add(claim.key)
             order = MappedOrder.model_validate(claim.payload)
-            try:
-                if claim.needs_lookup:
-                    found = target.lookup(order.document_number)
-                    if found:
-                        finish(claim, found, "found")
-                        continue
+            if claim.needs_lookup:  # an earlier attempt may have written: look before creating
                 try:
-                    finish(claim, [target.create(order)], "created")
+                    found = target.lookup(order.document_number)
                 except ConnectorError as exc:
-                    if exc.kind in (ErrorKind.DUPLICATE, ErrorKind.UNCERTAIN):
-                        found = target.lookup(order.document_number)
-                        if found:
-                            finish(claim, found, "found")
-                            continue
-                        if exc.kind is ErrorKind.DUPLICATE:
-                            raise ConnectorError(
-                                f"{target.system} says {order.document_number} exists but cannot find it",
-                                kind=ErrorKind.BAD_REQUEST,
-                            ) from exc
-                    raise
-            except ConnectorError as exc:
-                if exc.kind is ErrorKind.AUTH:
-                    store.outbox.defer(claim.key, claim.claimed_by, str(exc))
-                    event(claim, "auth_failed", error=exc)
-                    raise
-                if exc.kind in (ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND):
-                    store.outbox.fail(claim.key, claim.claimed_by, str(exc))
-                    report.failed[claim.key] = exc.message
-                    event(claim, "rejected", error=exc)
-                else:  # rate limited, transient beyond retries, or still uncertain: later
-                    store.outbox.defer(claim.key, claim.claimed_by, str(exc), exc.retry_after or 0.0)
-                    report.deferred[claim.key] = exc.message
-                    event(claim, "deferred", error=exc)
+                    settle_error(claim, exc)
+                    continue
+                if found:
+                    done(claim, found, "found")
+                    continue
+            fresh.append((claim, order))
+        size = max(1, target.batch_size)
+        for start in range(0, len(fresh), size):
+            chunk = fresh[start : start + size]
+            if size > 1 and len(chunk) > 1:  # one request creates the chunk; answers per order
+                answers = target.create_many([order for _, order in chunk])
+            else:
+                answers = [_create_one(target, order) for _, order in chunk]
+            for (claim, order), answer in zip(chunk, answers, strict=True):
+                resolve(claim, order, answer)
     finally:
-        for claim in claims:  # an auth failure stops the batch: hand back what was not tried
-            if claim.key not in handled:
+        for claim in claims:  # an auth failure stops the batch: hand back what was not settled
+            if claim.key not in settled:
                 store.outbox.defer(claim.key, claim.claimed_by, "not attempted: the batch stopped")
     return report

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from connectors.accounting import AccountingSystem
+from collections.abc import Sequence
+
+from connectors.accounting import AccountingSystem, one_at_a_time
+from connectors.http.errors import ConnectorError
 from connectors.zoho_inventory.client import ZohoInventoryClient
 from dealer_sync.models import MappedOrder
 
@@ -10,12 +13,16 @@ from dealer_sync.models import MappedOrder
 class ZohoSalesOrders:
     system = "zoho_inventory"
     entity = "salesorder"
+    batch_size = 1  # Zoho Inventory creates sales orders one per request
 
     def __init__(self, client: ZohoInventoryClient) -> None:
         self.client = client
 
     def create(self, order: MappedOrder) -> str:
         return self.client.create_sales_order(order).salesorder_id
+
+    def create_many(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return one_at_a_time(self.create, orders)
 
     def lookup(self, document_number: str) -> list[str]:
         return [so.salesorder_id for so in self.client.find_sales_orders(document_number)]
@@ -29,9 +36,13 @@ class LedgerInvoices:
     def __init__(self, accounting: AccountingSystem) -> None:
         self.accounting = accounting
         self.system = accounting.system
+        self.batch_size = accounting.batch_size
 
     def create(self, order: MappedOrder) -> str:
         return self.accounting.create_invoice(order)
+
+    def create_many(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return self.accounting.create_invoices(orders)
 
     def lookup(self, document_number: str) -> list[str]:
         return self.accounting.find_invoices(document_number)

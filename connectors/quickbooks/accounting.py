@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from connectors.accounting import AccountingSystem, DocumentKind, LedgerDocument, LedgerRow
-from connectors.http.errors import ErrorKind
-from connectors.quickbooks.client import QuickBooksClient, QuickBooksCredentials
+from connectors.http.errors import ConnectorError, ErrorKind
+from connectors.quickbooks.client import BATCH_SIZE, QuickBooksClient, QuickBooksCredentials
 from connectors.quickbooks.errors import QuickBooksError
 from connectors.quickbooks.wire import QboCreditMemo, QboInvoice, QboPayment
 from dealer_sync.models import CreditNote, Invoice, MappedOrder, Payment
@@ -47,12 +47,16 @@ class QuickBooksAccounting:
     """QBO as an AccountingSystem. QBO invoices are live when created: there is nothing to finalise."""
 
     system = "quickbooks"
+    batch_size = BATCH_SIZE  # /batch carries 30 operations
 
     def __init__(self, client: QuickBooksClient | QuickBooksCredentials) -> None:
         self.client = client if isinstance(client, QuickBooksClient) else QuickBooksClient(client)
 
     def create_invoice(self, order: MappedOrder) -> str:
         return self.client.create_invoice(order).id
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return self.client.create_invoices(orders)
 
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.id for invoice in self.client.find_invoices(document_number)]

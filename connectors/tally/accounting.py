@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow
+from connectors.http.errors import ConnectorError
 from connectors.tally.client import TallyClient
 from connectors.tally.wire import TallyCreditNote, TallyReceipt, TallySalesVoucher
 from dealer_sync.models import CreditNote, Invoice, MappedOrder, Payment
@@ -37,12 +38,16 @@ def ledger_row(kind: DocumentKind, row: dict[str, Any]) -> LedgerRow:
 
 class TallyAccounting:
     system = "tally"
+    batch_size = 100  # vouchers per import envelope: one request, one Tally transaction [U: no limit known]
 
     def __init__(self, client: TallyClient) -> None:
         self.client = client
 
     def create_invoice(self, order: MappedOrder) -> str:
         return self.client.create_invoice(order).id
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return self.client.create_invoices(orders)
 
     def find_invoices(self, document_number: str) -> list[str]:
         return [voucher.id for voucher in self.client.find_invoices(document_number)]

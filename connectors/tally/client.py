@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from connectors.http.budget import BudgetSpec, budget_for
-from connectors.http.errors import ErrorKind
+from connectors.http.errors import ConnectorError, ErrorKind
 from connectors.http.transport import RestTransport, RetryPolicy
 from connectors.tally.bodies import (
     CREDIT_NOTE,
@@ -248,6 +248,46 @@ class TallyClient:
         record = row(voucher)
         record["MASTERID"] = result.last_voucher_id or ""
         return TallySalesVoucher.model_validate(self._stamp(record))
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        """Import many Sales vouchers in one envelope; per order, its REMOTEID or its error.
+
+        Tally answers an envelope with counts and line errors, not per voucher, so a clean answer
+        (every voucher CREATED) names them all, and anything else is sorted out one by one: a
+        voucher that is there now is done, the rest are imported alone for their own answer.
+        """
+        results: dict[int, str | ConnectorError] = {}
+        vouchers: dict[int, XmlElement] = {}
+        for index, order in enumerate(orders):
+            try:
+                if order.currency != self.credentials.currency:
+                    raise VoucherBuildError(
+                        f"{order.document_number} is in {order.currency}; the Tally company books in "
+                        f"{self.credentials.currency}"
+                    )
+                vouchers[index] = sales_voucher(order, self.naming)
+            except (VoucherBuildError, TallyXmlError) as exc:
+                results[index] = TallyError(str(exc), kind=ErrorKind.BAD_REQUEST)
+        if vouchers:
+            envelope = import_envelope("Vouchers", self.credentials.company, list(vouchers.values()))
+            try:
+                result: ImportResult | None = self.post_import(envelope)
+            except ConnectorError as exc:
+                if exc.kind is not ErrorKind.UNCERTAIN:
+                    return [results.get(i, exc) for i in range(len(orders))]
+                result = None  # some may have been imported: each is looked up below
+            clean = result is not None and not result.failed and result.created == len(vouchers)
+            for index in vouchers:
+                order = orders[index]
+                if clean:
+                    results[index] = order.document_number
+                    continue
+                try:
+                    found = self.find_invoices(order.document_number)
+                    results[index] = found[0].id if found else self.create_invoice(order).id
+                except ConnectorError as exc:
+                    results[index] = exc
+        return [results[i] for i in range(len(orders))]
 
     def mark_invoices_sent(self, invoice_ids: Sequence[str]) -> None:
         """Nothing to do: a Tally voucher is booked as it is imported; there is no draft state."""

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow
-from connectors.xero.client import XeroClient, XeroCredentials
+from connectors.http.errors import ConnectorError
+from connectors.xero.client import BATCH_SIZE, XeroClient, XeroCredentials
 from connectors.xero.wire import XeroCreditNote, XeroInvoice, XeroPayment, parse_xero_time
 from dealer_sync.models import CreditNote, Invoice, MappedOrder, Payment
 
@@ -50,12 +51,16 @@ class XeroAccounting:
     """Invoices created AUTHORISED with our number; payments and credit notes read back."""
 
     system = "xero"
+    batch_size = BATCH_SIZE  # invoices in one POST with summarizeErrors=false
 
     def __init__(self, client: XeroClient | XeroCredentials) -> None:
         self.client = client if isinstance(client, XeroClient) else client.get_client()
 
     def create_invoice(self, order: MappedOrder) -> str:
         return self.client.create_invoice(order).invoice_id
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return self.client.create_invoices(orders)
 
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]

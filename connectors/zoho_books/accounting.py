@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow
+from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow, one_at_a_time
+from connectors.http.errors import ConnectorError
 from connectors.zoho.client import parse_zoho_time
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice, ZohoPayment
@@ -41,12 +42,16 @@ class ZohoBooksAccounting:
     """Invoices created with our number (Zoho's drafts then marked sent); payments, credit notes."""
 
     system = "zoho_books"
+    batch_size = 1  # Zoho Books creates invoices one per request
 
     def __init__(self, client: ZohoBooksClient) -> None:
         self.client = client
 
     def create_invoice(self, order: MappedOrder) -> str:
         return self.client.create_invoice(order).invoice_id
+
+    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+        return one_at_a_time(self.create_invoice, orders)
 
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]

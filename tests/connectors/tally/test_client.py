@@ -13,14 +13,15 @@ from hypothesis import strategies as st
 
 from connectors.http.errors import ConnectorError, ErrorKind
 from connectors.http.transport import RetryPolicy
+from connectors.tally.accounting import TallyAccounting
 from connectors.tally.bodies import TallyNaming, gst_ledgers
-from connectors.tally.client import TallyClient
 from connectors.tally.errors import TallyCompanyError
 from connectors.tally.wire import TallyCreditNote, TallyLedger, TallyReceipt, TallySalesVoucher
-from dealer_sync.models import CreditNoteStatus, InvoiceStatus, MappedOrder, TaxKind, TaxLine
+from dealer_sync.models import CreditNoteStatus, InvoiceStatus, TaxKind, TaxLine
 from dealer_sync.store import Intent, OutboxStatus
 from sandbox.tally import TallySimulator
 from tasks.posting import post_claims
+from tasks.targets import LedgerInvoices
 from tests.connectors.tally.support import (
     BANK,
     BRAKE_PAD,
@@ -176,6 +177,24 @@ def test_a_missing_ledger_is_a_bad_request_carrying_tallys_line_error(client, si
     assert [v.number for v in sim.state.find_vouchers("Sales")] == ["INV-M2"]
 
 
+def test_many_vouchers_travel_in_one_envelope_and_a_refused_one_is_told_apart(client, sim):
+    clean = client.create_invoices([order(f"B{n}") for n in range(3)])
+    assert clean == ["INV-B0", "INV-B1", "INV-B2"]
+    assert sim.state.requests["import:Vouchers"] == 1
+
+    mixed = client.create_invoices([order("B3"), order("B4", party="Nobody & Co"), order("B5")])
+    assert (mixed[0], mixed[2]) == ("INV-B3", "INV-B5")
+    refused = mixed[1]
+    assert isinstance(refused, ConnectorError) and refused.kind is ErrorKind.BAD_REQUEST
+    assert "Ledger 'Nobody & Co' does not exist!" in str(refused)
+    numbers = sorted(v.number for v in sim.state.find_vouchers("Sales"))
+    assert numbers == ["INV-B0", "INV-B1", "INV-B2", "INV-B3", "INV-B5"]  # none twice
+
+    again = client.create_invoices([order("B0"), order("B6")])  # B0 is there: found, not doubled
+    assert again == ["INV-B0", "INV-B6"]
+    assert len(sim.state.find_vouchers("Sales")) == 6
+
+
 def test_an_unknown_stock_item_and_an_unknown_godown_name_themselves(client):
     with pytest.raises(ConnectorError, match="Stock Item 'Ghost' does not exist!"):
         client.create_invoice(order("S1", lines=[("Ghost", "1.00", 1, 18)]))
@@ -207,22 +226,6 @@ def test_an_import_that_may_have_landed_is_uncertain_and_sent_once(sim, url, fau
     assert sim.faults.counters()["total"] == 1  # no blind repeat: the caller looks up first
 
 
-class TallyInvoices:
-    """The DocumentTarget tasks/targets.py would hold for Tally (see the report)."""
-
-    system = "tally"
-    entity = "invoice"
-
-    def __init__(self, client: TallyClient) -> None:
-        self.client = client
-
-    def create(self, order: MappedOrder) -> str:
-        return self.client.create_invoice(order).id
-
-    def lookup(self, document_number: str) -> list[str]:
-        return [voucher.id for voucher in self.client.find_invoices(document_number)]
-
-
 def test_a_response_dropped_after_commit_is_healed_by_lookup_through_the_outbox(store, sim, url):
     mapped = order("D1")
     intent = Intent(
@@ -231,7 +234,7 @@ def test_a_response_dropped_after_commit_is_healed_by_lookup_through_the_outbox(
     store.outbox.record_intents([intent], "run-1")
     sim.faults.update(drop_after_commit_rate=1.0)
     with client_for(url) as tally:
-        target = TallyInvoices(tally)
+        target = LedgerInvoices(TallyAccounting(tally))
         first = post_claims(store, target, store.outbox.claim("tally", "invoice", "w1"), "run-1")
         assert intent.key in first.deferred  # the import landed, the answer did not
         assert len(sim.state.find_vouchers("Sales")) == 1
