@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dealer_sync.cli import backfill, db, demo, deploy, portal, quarantine, run, sandbox, status
+from dealer_sync.cli import backfill, db, demo, deploy, portal, quarantine, run, sandbox, status, tally
 
 app = typer.Typer(
     name="dealer-sync",
@@ -17,6 +17,7 @@ app.add_typer(portal.app, name="portal")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(run.app, name="run")
+app.add_typer(tally.app, name="tally")
 app.command("status")(status.status)
 app.command("demo")(demo.demo)
 app.command("backfill")(backfill.backfill)

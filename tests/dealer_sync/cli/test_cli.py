@@ -32,6 +32,7 @@ def test_every_command_has_help():
         ["portal", "init"], ["status"], ["quarantine"], ["quarantine", "list"],
         ["quarantine", "show"], ["demo"], ["sandbox"], ["sandbox", "up"], ["run"],
         ["run", "order-to-invoice"], ["run", "inventory-refresh"], ["run", "invoice-payment-pullback"],
+        ["tally"], ["tally", "write-import"],
     ):
         result = invoke(*args, "--help")
         assert result.exit_code == 0, (args, result.output)
