@@ -88,6 +88,7 @@ class QuickBooksSettings(RotatingOAuthSettings):
     minor_version: int = Field(default=75, description="?minorversion= sent on every call")
     requests_per_minute: int = Field(default=500, gt=0)
     max_concurrent: int = Field(default=10, gt=0)
+    batches_per_minute: int = Field(default=40, gt=0, description="QBO's own limit on /batch requests")
 
 
 class XeroSettings(RotatingOAuthSettings):

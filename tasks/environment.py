@@ -186,6 +186,7 @@ def quickbooks_accounting(settings: Settings) -> AccountingSystem:
         refresh_token=secrets.refresh_token,
         refresh_token_store=secrets.token_file,
         minor_version=qbo.minor_version,
+        batches_per_minute=qbo.batches_per_minute,
         requests_per_minute=qbo.requests_per_minute,
         max_concurrent=qbo.max_concurrent,
         timeout_seconds=qbo.timeout_seconds,

@@ -239,22 +239,27 @@ class QuickBooksClient:
                     found.setdefault(str(row["DocNumber"]), []).append(str(row.get("Id")))
         return found
 
-    def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+    def create_invoices(
+        self, orders: Sequence[MappedOrder], *, check_existing: bool = True
+    ) -> list[str | ConnectorError]:
         """Create many through ``/batch``, 30 to a request; per order, the invoice id or its error.
 
-        Numbers already taken are DUPLICATE without being sent. Answers are matched by ``bId``
-        (QBO does not promise their order, apis.md 2.7); an item without an answer, or a batch
-        that failed as a whole after it may have run, is UNCERTAIN for each of its orders.
+        With ``check_existing``, numbers already taken are DUPLICATE without being sent (one query
+        per batch: QBO refuses a repeated number only when the company is set to warn). A caller
+        that knows these are first attempts (an outbox that looks up after any doubt) can skip
+        it and spend the request budget on creates alone. Answers are matched by ``bId`` (QBO
+        does not promise their order, apis.md 2.7); an item without an answer, or a batch that
+        failed as a whole after it may have run, is UNCERTAIN for each of its orders.
         """
         results: list[str | ConnectorError] = []
         for start in range(0, len(orders), BATCH_SIZE):
-            results.extend(self._create_chunk(orders[start : start + BATCH_SIZE]))
+            results.extend(self._create_chunk(orders[start : start + BATCH_SIZE], check_existing))
         return results
 
-    def _create_chunk(self, chunk: Sequence[MappedOrder]) -> list[str | ConnectorError]:
+    def _create_chunk(self, chunk: Sequence[MappedOrder], check_existing: bool) -> list[str | ConnectorError]:
         results: dict[int, str | ConnectorError] = {}
         try:
-            existing = self.existing_doc_numbers([o.document_number for o in chunk])
+            existing = self.existing_doc_numbers([o.document_number for o in chunk]) if check_existing else {}
         except ConnectorError as exc:
             return [exc] * len(chunk)
         items: list[dict[str, Any]] = []

@@ -109,17 +109,21 @@ def test_the_whole_cycle_posts_once_reads_back_and_reconciles_clean(world_factor
     assert found.get(Category.MISSING_INVOICE.value, 0) == len(bad)
 
 
-@each_target
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "zoho_books"])  # Zoho: test_exactly_once
 @pytest.mark.timeout(300)
 def test_sigkill_while_posting_then_one_run_heals_without_a_second_document(world_factory, tmp_path, target):
-    """Five runs killed at seeded points of their posting; the next run finishes every order once."""
-    world = world_factory(NetworkSpec(seed=82, orders=60, bad_share=0.1), minute_seconds=1.0, target=target)
+    """Four runs killed at seeded points of their posting; the next run finishes every order once.
+
+    Zoho Books meets twenty such kills in test_exactly_once.py; here each other ledger meets a few,
+    its batch creates included (a kill between a batch's answer and the outbox rows it completes).
+    """
+    world = world_factory(NetworkSpec(seed=82, orders=40, bad_share=0.1), minute_seconds=1.0, target=target)
     rng = random.Random(82)
     env = child_environment()
     landed, cycles = 0, 0
     children: list[FlowProcess] = []
     try:
-        while landed < 5 and cycles < 10:
+        while landed < 4 and cycles < 8:
             cycles += 1
             child = FlowProcess.spawn(tmp_path, f"run-{cycles}", env)
             children.append(child)
@@ -139,7 +143,7 @@ def test_sigkill_while_posting_then_one_run_heals_without_a_second_document(worl
     finally:
         for child in children:
             child.stop()
-    assert landed >= 5
+    assert landed >= 4
     assert (
         len([row for row in run_log(world.store, "order_to_invoice") if row["status"] == "running"]) == landed
     )
