@@ -144,6 +144,13 @@ class QuickBooksLedgerSandbox:
             )
         return result
 
+    def expire_tokens(self) -> bool:
+        self.sandbox.tokens.expire_all()
+        return True
+
+    def tokens_issued(self) -> int:
+        return int(self.sandbox.tokens.issued_count())
+
     def payment_count(self) -> int:
         return len(self.sandbox.state.all("Payment"))
 

@@ -106,6 +106,12 @@ class TallyLedgerSandbox:
             )
         return found
 
+    def expire_tokens(self) -> bool:
+        return False  # Tally has no auth (apis.md 4.1)
+
+    def tokens_issued(self) -> int:
+        return 0
+
     def payment_count(self) -> int:
         return len(self.simulator.state.find_vouchers("Receipt"))
 

@@ -126,6 +126,13 @@ class XeroLedgerSandbox:
             for invoice in self.sandbox.state.list_invoices()
         ]
 
+    def expire_tokens(self) -> bool:
+        self.sandbox.tokens.expire_all()
+        return True
+
+    def tokens_issued(self) -> int:
+        return int(self.sandbox.tokens.issued_count())
+
     def payment_count(self) -> int:
         with self.sandbox.state.lock:
             return len(self.sandbox.state.payments)

@@ -126,6 +126,13 @@ class ZohoBooksLedgerSandbox:
             for i in self.sandbox.books.state.list_invoices()
         ]
 
+    def expire_tokens(self) -> bool:
+        self.sandbox.tokens.expire_all()
+        return True
+
+    def tokens_issued(self) -> int:
+        return int(self.sandbox.tokens.issued_count())
+
     def payment_count(self) -> int:
         return len(self.sandbox.books.state.list_payments())
 

@@ -9,6 +9,7 @@ those in connectors/accounting.py; vendor-specific ones live in each connector's
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -176,6 +177,61 @@ def test_changed_rows_carry_key_customer_and_a_canonical_document(ledger):
         later = row.changed_at + timedelta(days=1)
         newer = [r for page in ledger.accounting.changed("invoice", later) for r in page if r.key == created]
         assert all(r.changed_at is None or r.changed_at >= later for r in newer)
+
+
+def test_pages_carry_every_invoice_once(ledger):
+    """More invoices than one page holds (Zoho, Tally 200; Xero 100; QBO reads up to 1,000 a page)."""
+    orders = [order(ledger, f"P-{n:03d}", quantity=1) for n in range(210)]
+    created = ledger.accounting.create_invoices(orders)
+    assert all(isinstance(c, str) for c in created), [c for c in created if not isinstance(c, str)][:3]
+    read = [i.id for i in ledger.accounting.invoices_for_period(DAY, DAY)]
+    assert len(read) == len(set(read)) == 210 and set(read) == set(created)
+
+
+def test_an_expired_token_is_refreshed_once_even_under_concurrency(ledger):
+    ledger.accounting.find_invoices("INV-NONE")  # a first token
+    if not ledger.sandbox.expire_tokens():
+        pytest.skip(f"{ledger.accounting.system} has no auth")
+    issued = ledger.sandbox.tokens_issued()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            ledger.accounting.find_invoices("INV-NONE")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert ledger.sandbox.tokens_issued() == issued + 1
+
+
+def test_429s_are_waited_out_and_reads_are_retried_through_5xx(ledger, monkeypatch):
+    ledger.sandbox.faults.update(rate_limit_per_minute=3, minute_seconds=1.0, max_concurrent=None)
+    for _ in range(8):  # our declared budget is the vendor's real one: far above 3 a second
+        assert ledger.accounting.find_invoices("INV-NONE") == []
+    assert ledger.sandbox.faults.status_count(429) > 0
+
+    ledger.sandbox.faults.update(rate_limit_per_minute=None, error_5xx_rate=0.5, seed=3, methods=["GET"])
+    for _ in range(6):
+        assert ledger.accounting.find_invoices("INV-NONE") == []
+
+
+def test_a_write_that_fails_with_5xx_is_not_repeated_blindly(ledger):
+    ledger.accounting.find_invoices("INV-NONE")  # token and reads done before the fault
+    before = ledger.sandbox.faults.counters()["total"]
+    ledger.sandbox.faults.update(error_5xx_rate=1.0, methods=["POST", "PUT"])
+    with pytest.raises(ConnectorError) as caught:
+        ledger.accounting.create_invoice(order(ledger, "C-7"))
+    ledger.sandbox.faults.update(error_5xx_rate=0.0)
+    assert caught.value.kind is ErrorKind.UNCERTAIN
+    writes = ledger.sandbox.faults.status_count(500)
+    assert writes == 1  # one attempt; the caller looks the number up before any other
+    assert ledger.sandbox.faults.counters()["total"] - before <= 2  # (QBO looks its number up first)
 
 
 def test_every_target_the_settings_accept_is_in_this_suite():
