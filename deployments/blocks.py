@@ -2,7 +2,9 @@
 
 Workers then need no secret in their environment: ``DEALER_SYNC_ZOHO_BOOKS__SECRET_BLOCK=zoho-books``
 tells a run to load ``zoho-books-client-secret`` and ``zoho-books-refresh-token``
-(tasks/environment.py). Values are never printed; only block names are.
+(tasks/environment.py); likewise ``QUICKBOOKS__`` and ``XERO__``, whose block holds the refresh
+token a run starts from when its token file has none that works (they rotate on every use).
+Values are never printed; only block names are.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from uuid import UUID
 
 from pydantic import SecretStr
 
-from dealer_sync.settings import OAuthSystemSettings, Settings
+from dealer_sync.settings import OAuthSystemSettings, RotatingOAuthSettings, Settings
 from deployments.automations import OPS_WEBHOOK_BLOCK
 
-OAUTH_SYSTEMS: Final = {"zoho_inventory": "zoho-inventory", "zoho_books": "zoho-books"}
+OAUTH_SYSTEMS: Final = {
+    "zoho_inventory": "zoho-inventory",
+    "zoho_books": "zoho-books",
+    "quickbooks": "quickbooks",
+    "xero": "xero",
+}
 """Settings field -> default Secret block prefix."""
 DELIVERY_PREFIX: Final = "dealer-sync"
 """Default prefix of the Slack webhook and SMTP password blocks (DEALER_SYNC_SECRET_BLOCK_PREFIX)."""
@@ -28,9 +35,9 @@ class RegisteredSecret:
     source: str  # the environment variable it came from
 
 
-def _oauth_system(settings: Settings, field: str) -> OAuthSystemSettings:
+def _oauth_system(settings: Settings, field: str) -> OAuthSystemSettings | RotatingOAuthSettings:
     system = getattr(settings, field)
-    assert isinstance(system, OAuthSystemSettings)
+    assert isinstance(system, OAuthSystemSettings | RotatingOAuthSettings)
     return system
 
 

@@ -107,11 +107,16 @@ def test_deploy_registers_every_secret_it_finds_under_the_names_runs_read():
             "client_secret": "cs",
             "refresh_token": "rt",
         },
+        quickbooks={"client_secret": "qcs", "refresh_token": "qrt"},
+        xero={"client_secret": "xcs", "secret_block": "xero-prod"},
     )
     names = {entry.block: value.get_secret_value() for entry, value in secrets_to_register(settings)}
     assert names == {
         "zoho-books-client-secret": "cs",
         "zoho-books-refresh-token": "rt",
+        "quickbooks-client-secret": "qcs",
+        "quickbooks-refresh-token": "qrt",
+        "xero-prod-client-secret": "xcs",
         "dealer-sync-slack-webhook-url": "https://hooks.slack.example/finance",
         "dealer-sync-ops-slack-webhook-url": "https://hooks.slack.example/ops",
         "dealer-sync-smtp-password": "p",
