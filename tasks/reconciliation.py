@@ -136,8 +136,10 @@ def snapshot_ledger(env: SyncEnvironment, window: Window, late_days: int = 3) ->
     dealers = _reverse(env, MappingKind.DEALER_CUSTOMER, env.ledger)
     invoices: list[dict[str, Any]] = []
     last = window.last_day + timedelta(days=late_days)
+    number_of: dict[str, str] = {}  # invoice id -> number: credit notes name the invoice by id
     for invoice in env.accounting.invoices_for_period(window.first_day, last):
         c = invoice.currency
+        number_of[invoice.id] = invoice.number
         invoices.append(
             {
                 "invoice_key": key(invoice.number),
@@ -182,7 +184,7 @@ def snapshot_ledger(env: SyncEnvironment, window: Window, late_days: int = 3) ->
                 {
                     "credit_note_key": key(n.number),
                     "dealer_key": key(dealers.get(n.customer_id)),
-                    "invoice_key": key(n.invoice_id),
+                    "invoice_key": key(number_of.get(n.invoice_id or "", n.invoice_id)),
                     "currency": n.currency,
                     "total_minor": n.total.minor_units,
                     "balance_minor": n.balance.minor_units,

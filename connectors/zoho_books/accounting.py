@@ -93,9 +93,14 @@ class ZohoBooksAccounting:
                 yield ZohoPayment.model_validate(row).canonical(None)
 
     def credit_notes(self) -> Iterator[CreditNote]:
+        """Lists do not name a note's invoice: an open note (the ones finance must act on) is
+        read one by one for it."""
         for page in self.client.credit_note_pages():
             for row in page:
-                yield ZohoCreditNote.model_validate(row).canonical(None)
+                note = ZohoCreditNote.model_validate(row)
+                if note.balance > 0 and note.status == "open":
+                    note = self.client.credit_note_detail(note.creditnote_id)
+                yield note.canonical(None)
 
     def close(self) -> None:
         self.client.close()

@@ -10,7 +10,7 @@ from connectors.http.errors import ErrorKind
 from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho.errors import ZohoError
-from connectors.zoho_books.wire import ZohoInvoice
+from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice
 from dealer_sync.models import MappedOrder
 
 
@@ -70,6 +70,10 @@ class ZohoBooksClient(ZohoClient):
         """Payments newest change first: Zoho documents no modified-since filter for them."""
         params = {"sort_column": "last_modified_time", "sort_order": "D"}
         yield from self.pages("/customerpayments", "customerpayments", "payment_id", params)
+
+    def credit_note_detail(self, creditnote_id: str) -> ZohoCreditNote:
+        """One credit note with the invoice it was raised against (lists leave that out)."""
+        return ZohoCreditNote.model_validate(self.call("GET", f"/creditnotes/{creditnote_id}")["creditnote"])
 
     def credit_note_pages(self) -> Iterator[list[dict[str, Any]]]:
         """All credit notes: Zoho neither filters nor sorts them by modification time."""

@@ -128,3 +128,23 @@ def test_heal_reposts_missing_invoices_exactly_once_and_rechecks_them(world_fact
     assert summary["findings_by_category"].get("missing_invoice") is None  # re-checked after healing
     references = [i.reference_number.casefold() for i in world.sandbox.books.state.list_invoices()]
     assert unposted <= set(references) and len(references) == len(set(references)) == len(good)
+
+
+def test_an_open_credit_note_is_reported_against_the_invoice_number_it_was_raised_on(world_factory):
+    """Ledgers name a credit note's invoice by id; finance knows invoices by number."""
+    world = world_factory(NetworkSpec(seed=65, orders=6, bad_share=0.0))
+    order_to_invoice()
+    books = world.sandbox.books.state
+    invoice = books.list_invoices()[0]
+    books.create_credit_note(  # left open: nothing applied yet
+        {
+            "customer_id": invoice.customer_id,
+            "date": invoice.date.isoformat(),
+            "line_items": [{"item_id": invoice.lines[0].item_id, "rate": 100, "quantity": 1}],
+        },
+        invoice_id=invoice.invoice_id,
+    )
+    result = reconciliation(first_day=date(2026, 11, 20), last_day=date(2026, 11, 22), deliver=False)
+    with open(result["report_files"]["csv"], newline="", encoding="utf-8-sig") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["category"] == "unapplied_credit"]
+    assert [r["invoice_key"] for r in rows] == [invoice.invoice_number.casefold()]
