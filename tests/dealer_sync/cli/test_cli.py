@@ -109,6 +109,20 @@ def test_demo_runs_the_cycle_and_reports_json(env, prefect_api, tmp_path, monkey
     ]
     assert data["new_documents_on_second_pass"] == 0
     assert data["store_url"].endswith("store.db")
+    assert data["accounting_target"] == "zoho_books"
+
+
+def test_demo_runs_against_the_ledger_it_is_given(env, prefect_api, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEALER_SYNC_DATA_DIR", str(tmp_path / "data"))
+    result = invoke("demo", "--json", "--orders", "8", "--seed", "3", "--target", "xero")
+    assert result.exit_code == 0, result.output
+    # The JSON document first; Prefect may log after it (its handler outlives one CliRunner).
+    data, _ = json.JSONDecoder().raw_decode(result.output[result.output.index("{"):])
+    assert data["accounting_target"] == "xero"
+    posted = next(f for f in data["flows"] if f["flow"] == "order_to_invoice")
+    assert posted["synced"] > 0 and data["documents_in_simulators"]["invoices"] == posted["synced"]
+    assert data["new_documents_on_second_pass"] == 0
+    assert invoke("demo", "--target", "sage").exit_code == 2  # not a target: refused by name
 
 
 def test_run_validates_the_window_before_any_flow_starts(env):
