@@ -1,11 +1,13 @@
 """Classify every difference between the portal, inventory and ledger snapshots into findings.
 
-Everything is vectorised polars, never a Python loop over rows. Each large pass (the invoice and
-sales-order joins against the orders, the line fingerprints) runs once over slim columns (keys, row
-numbers, 64-bit hashes of the compared values) and keeps only the rows that can yield a finding; the
-findings are then built from those few rows. Hashes only choose which rows to look at closely:
-equal hashes are taken as equal values (a collision, with odds around 2**-64 per differing record,
-would hide that one difference), and every reported number comes from the exact values.
+Everything is vectorised (polars, and numpy for the screen), never a Python loop over rows. The large
+frames are read once each, as slim 64-bit hashes (keys, compared values, lines), by a screen
+(``screen``): per order, the records of all three systems are brought together by sorting and their
+hashes summed, and only orders that are not exactly "one billable order, one live invoice, one live
+sales order, equal values and line sets" are kept (a few per cent). The findings are then built from
+those few rows, compared exactly. Hashes only choose which rows to look at closely: equal hash sums
+are taken as equal values (a collision, with odds around 2**-64 per differing order, would hide that
+one difference), and every reported number comes from the exact values.
 
 What is compared
     * portal order <-> live invoices (``status != "void"``) by ``order_key``
@@ -65,10 +67,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
+import numpy as np
 import polars as pl
 from polars._typing import EngineType
 
 from dealer_sync.money import minor_unit_exponent
+from dealer_sync.reconcile import screen
 from dealer_sync.reconcile.categories import CATEGORIES, SEVERITY_ORDER, Category
 from dealer_sync.reconcile.snapshot import Snapshots, validate_schemas
 from dealer_sync.timeutil import require_utc
@@ -80,11 +84,16 @@ CLOSED_INVOICE_STATUSES: Final = ("void", "draft")
 """Invoices that do not count in a dealer's outstanding (the same rule as the pullback flow)."""
 DEAD_SALES_ORDER_STATUSES: Final = ("cancelled", "void")
 LARGE: Final = "streaming"
-"""Engine for the passes over whole snapshots. Measured on polars 1.44.2 (the pin) at 1M orders on a
-loaded 2-core machine, the streaming engine ran them faster than the in-memory one: 0.36 vs 0.6 s for
-the invoice pairs, 1.14 vs 2.0 s for the line suspects."""
+"""Engine for the passes over whole snapshots (hashing, counts). Measured on polars 1.44.2 (the pin) at
+1M orders on a loaded 2-core machine, the streaming engine ran the former joins and group-bys faster
+than the in-memory one (0.36 vs 0.6 s for the invoice pairs, 1.14 vs 2.0 s for the line suspects)."""
+SCREEN_THREADS: Final = 1
+"""Threads for the screen's numpy slices. Two ran a loaded 2-core machine's 1M-order screen about 15%
+faster but raised the peak memory by 70-100 MB (a second malloc arena, two slices at once), which
+the memory target cannot spare; one it is."""
 SMALL: Final = "in-memory"
 """Engine for the few-thousand-row frames the findings are built from (ranking, text)."""
+_DEALER_SEED: Final = 0xD1A1
 QUANTITY_EPSILON: Final = 1e-9
 """Quantities are floats; sums of the same decimals may differ in the last bit, never by more."""
 
@@ -319,26 +328,73 @@ def _values_hash(*columns: str) -> pl.Expr:
     return combined
 
 
-def _line_hash(seed: int) -> pl.Expr:
-    """31 bits of a hash of (sku, quantity): summed per order, equal multisets give equal sums."""
-    mixed = pl.col("sku").hash(seed) ^ pl.col("quantity").hash(seed + 1)
-    return (mixed // (1 << 33)).cast(pl.Int64)
+def _line_weight() -> pl.Expr:
+    """A 64-bit hash of (sku, quantity): summed per order, equal multisets of lines give equal sums.
+
+    Hashing the pair (not the SKU and the quantity separately) tells apart the same quantities on
+    other SKUs; summing (not XOR-ing) keeps duplicate lines from cancelling out.
+    """
+    return pl.col("sku").hash(0x11E5) ^ pl.col("quantity").hash(0x9A27)
+
+
+def _chunks(frame: pl.DataFrame, column: str) -> list[np.ndarray]:
+    """A column without nulls as numpy views of its chunks (no copy)."""
+    series = frame.get_column(column)
+    pieces, offset = [], 0
+    for length in series.chunk_lengths():
+        pieces.append(series.slice(offset, length).to_numpy())
+        offset += length
+    return pieces
+
+
+def _gather(frame: pl.LazyFrame, rows: pl.Series, name: str) -> pl.LazyFrame:
+    """The rows numbered ``rows`` (ascending) of a frame, with their numbers as column ``name``.
+
+    A gather by position reads only those rows; a row index and a filter over the whole frame would
+    allocate a column and a mask as long as the frame.
+    """
+    return frame.select(pl.all().gather(rows), pl.lit(rows).alias(name))
+
+
+def _order_columns(orders: pl.LazyFrame) -> pl.LazyFrame:
+    """The order columns the comparisons read, named apart from the documents' (``o_*``)."""
+    return orders.select(
+        "order_key",
+        pl.col("dealer_key").alias("o_dealer"),
+        pl.col("currency").alias("o_currency"),
+        pl.col("total_minor").alias("o_total"),
+        pl.col("tax_minor").alias("o_tax"),
+        pl.col("line_count").alias("o_lines"),
+        pl.col("status").alias("o_status"),
+        pl.col("confirmed_at").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
+        *([pl.col("o_row")] if "o_row" in orders.collect_schema() else []),
+    )
+
+
+def _index(*parts: np.ndarray) -> pl.Series:
+    """Row numbers, ascending, as polars' index type."""
+    return pl.Series(np.sort(np.concatenate(parts)), dtype=pl.get_index_type())
 
 
 class _Run:
     """One classification, in three rounds so each large pass runs exactly once.
 
-    Round 1 (small outputs): the order keys with several live invoices or sales orders, the orders
-    touched by a void invoice, the currencies present. Round 2: slim full joins of invoices and sales
-    orders against the orders, and per-order line fingerprints, each filtered in the same pass to the
-    row numbers that can yield a finding; those rows are then gathered whole. Round 3: every finding
-    is derived from the small frames (ranking, comparisons, text).
+    Round 1 (the screen, ``_screen``): one slim pass per large frame computes 64-bit hashes (keys,
+    compared values, lines) and ``screen.suspect_rows`` brings each order's records together by
+    sorting, keeping the row numbers of those that can yield a finding. Round 2: those rows are
+    gathered whole and put side by side (documents against orders). Round 3: every finding is derived
+    from the small frames (ranking, comparisons, text).
     """
 
     so_multi: pl.Series
     """Order keys with more than one live sales order."""
     suspects: pl.Series
-    """Order keys whose line fingerprint differs from their sales order's."""
+    """Order keys whose line sums differ from their sales order's (or that lack exactly one live
+    sales order): their lines are compared SKU by SKU in round 3."""
+    line_suspect_rows: pl.Series
+    """Row numbers (in ``portal_orders``) of those orders."""
+    suspect_lines: pl.Series
+    """Row numbers (in ``portal_lines``) of those orders' lines."""
     invoice_rows: pl.LazyFrame
     """Invoice/order pairs that may yield a finding, with both sides' columns and the order facts."""
     so_rows: pl.LazyFrame
@@ -351,16 +407,7 @@ class _Run:
         self.tolerance = tolerance
         self.as_of_instant = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
         self.as_of_date = pl.lit(as_of.date(), dtype=pl.Date)
-        self.orders = snapshots.lazy("portal_orders").select(
-            "order_key",
-            pl.col("dealer_key").alias("o_dealer"),
-            pl.col("currency").alias("o_currency"),
-            pl.col("total_minor").alias("o_total"),
-            pl.col("tax_minor").alias("o_tax"),
-            pl.col("line_count").alias("o_lines"),
-            pl.col("status").alias("o_status"),
-            pl.col("confirmed_at").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
-        )
+        self.orders = _order_columns(snapshots.lazy("portal_orders"))
         self.invoices = snapshots.lazy("invoices").select(
             "invoice_key",
             "order_key",
@@ -376,7 +423,7 @@ class _Run:
         self.sales_orders = (
             snapshots.lazy("sales_orders")
             .select("so_key", "order_key", "dealer_key", "status")
-            .filter(~pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES).fill_null(False))
+            .filter(~_is_dead())
         )
         self.exponents: dict[str, int] = {}
 
@@ -385,10 +432,7 @@ class _Run:
     def findings(self) -> pl.DataFrame:
         """Run the three rounds and return the findings, unsorted."""
         currency_sources = ["portal_orders", "invoices", "payments", "credit_notes", "portal_accounts"]
-        invoice_multi, so_multi, void_orders, currencies = _collect(
-            _keys_seen_twice(self.live_invoices),
-            _keys_seen_twice(self.sales_orders),
-            self.invoices.filter(_is_void()).select(pl.col("order_key").drop_nulls().unique()),
+        (currencies,) = _collect(
             pl.concat(
                 [self.snapshots.lazy(name).select(pl.col("currency").unique()) for name in currency_sources]
             ).unique(),
@@ -398,20 +442,21 @@ class _Run:
             for code in currencies["currency"].drop_nulls().to_list()
             if minor_unit_exponent(code) != 2
         }
-        self.so_multi = so_multi["order_key"]
-        invoice_pairs, so_pairs, suspects = _collect(
-            self._invoice_pairs(invoice_multi["order_key"], void_orders["order_key"]),
-            self._sales_order_pairs(),
-            self._line_suspects(),
-        )
-        invoice_rows, so_rows = _collect(
-            self._details(invoice_pairs, "invoices", "i_row", "_inv"),
-            self._details(so_pairs, "sales_orders", "s_row", "_so"),
+        order_rows, invoice_rows, so_rows = self._screen()
+        invoices, sales_orders = _collect(
+            self._details(invoice_rows, order_rows, "invoices", "i_row", "_inv"),
+            self._details(so_rows, order_rows, "sales_orders", "s_row", "_so"),
             engine=SMALL,
         )
-        self.invoice_rows = self._order_facts(_invoice_facts(invoice_rows.lazy(), self.as_of_date))
-        self.so_rows = self._order_facts(so_rows.lazy())
-        self.suspects = suspects["order_key"]
+        self.so_multi = (
+            sales_orders.filter(pl.col("_so") & pl.col("order_key").is_not_null())
+            .group_by("order_key")
+            .len()
+            .filter(pl.col("len") > 1)["order_key"]
+        )
+        self.suspects = sales_orders.filter(_in("o_row", self.line_suspect_rows))["order_key"].unique()
+        self.invoice_rows = self._order_facts(_invoice_facts(invoices.lazy(), self.as_of_date))
+        self.so_rows = self._order_facts(sales_orders.lazy())
         parts = [
             *self.invoice_findings(),
             *self.missing_findings(),
@@ -424,150 +469,125 @@ class _Run:
         ]
         return pl.concat(parts, how="vertical").collect(engine=SMALL)
 
-    def _invoice_pairs(self, multi: pl.Series, void_orders: pl.Series) -> pl.LazyFrame:
-        """Row numbers of (invoice, order) pairs that can yield a finding, from a slim full join.
+    def _screen(self) -> tuple[pl.Series, pl.Series, pl.Series]:
+        """Row numbers of the portal orders, invoices and live sales orders that can yield a finding.
 
-        Only keys, flags and a 64-bit hash of the compared values (currency, dealer, total, tax)
-        cross the join, so a million pairs cost little memory; equal hashes mean equal values (a
-        different pair colliding has odds of 2**-64). Kept: orphans (void included); billable orders
-        without any invoice; every invoice of an order that has several live ones or a void one
-        (resolved in round 3); live invoices of unbillable orders; pairs whose values differ.
+        Per order (grouped by a 64-bit hash of ``order_key``, see ``screen``): each record counts in
+        its own field of a count word, and the weights are, with a sign per side, 64-bit hashes of
+        the values compared: the order's (currency, dealer, total, tax) against its live invoice's,
+        the order's dealer against its sales order's, and the sum of the order's line hashes against
+        the sum of its sales order's (grouped by ``so_key`` first). An order is clean, and so are its
+        documents, only if it is billable with exactly one live invoice, one live sales order and no
+        void invoice, and its weights cancel; or if it is not billable and has no document. Everything
+        else is kept: orphans (a reference the portal lacks), missing and duplicate documents,
+        documents of unbillable orders, and every differing value or line set. Records with a null
+        ``order_key`` are all kept (null never matches, as in the joins of round 2).
+
+        Also sets ``line_suspect_rows`` (suspect orders whose line sums differ from their sales
+        order's, or that have no single one) and ``suspect_lines`` (those orders' portal lines).
+        Each frame is hashed in one pass (sums modulo 2**64 in polars' wrapping UInt64 arithmetic)
+        and its hash columns are read in place, chunk by chunk.
         """
-        invoices = (
-            self.snapshots.lazy("invoices")
-            .with_row_index("i_row")
-            .select(
-                "i_row",
-                "order_key",
-                _values_hash("currency", "dealer_key", "total_minor", "tax_minor").alias("i_hash"),
-            )
-        )
-        orders = (
-            self.snapshots.lazy("portal_orders")
-            .with_row_index("o_row")
-            .select(
-                "o_row",
-                "order_key",
-                pl.col("status").is_in(BILLABLE_STATUSES).fill_null(False).alias("billable"),
-                _values_hash("currency", "dealer_key", "total_minor", "tax_minor").alias("o_hash"),
-            )
-        )
-        joined = invoices.join(orders, on="order_key", how="full", coalesce=True)
-        paired = _present("i_row") & _present("o_row")
-        return joined.filter(
-            ~_present("o_row")
-            | (~_present("i_row") & pl.col("billable"))
-            | (
-                paired
-                & (
-                    _in("order_key", multi)
-                    | _in("order_key", void_orders)
-                    | ~pl.col("billable")
-                    | (pl.col("i_hash") != pl.col("o_hash"))
-                )
-            )
-        ).select("i_row", "o_row")
+        zero = pl.lit(0, dtype=pl.UInt64)
 
-    def _sales_order_pairs(self) -> pl.LazyFrame:
-        """Row numbers of (live sales order, order) pairs that can yield a finding (slim full join)."""
-        sales_orders = (
-            self.snapshots.lazy("sales_orders")
-            .with_row_index("s_row")
-            .filter(~pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES).fill_null(False))
-            .select("s_row", "order_key", _key_hash("dealer_key").alias("s_hash"))
-        )
-        orders = (
-            self.snapshots.lazy("portal_orders")
-            .with_row_index("o_row")
-            .select(
-                "o_row",
-                "order_key",
-                pl.col("status").is_in(BILLABLE_STATUSES).fill_null(False).alias("billable"),
-                _key_hash("dealer_key").alias("o_hash"),
-            )
-        )
-        joined = sales_orders.join(orders, on="order_key", how="full", coalesce=True)
-        paired = _present("s_row") & _present("o_row")
-        return joined.filter(
-            ~_present("o_row")
-            | (~_present("s_row") & pl.col("billable"))
-            | (
-                paired
-                & (
-                    _in("order_key", self.so_multi)
-                    | ~pl.col("billable")
-                    | (pl.col("s_hash") != pl.col("o_hash"))
-                )
-            )
-        ).select("s_row", "o_row")
+        def code(*cases: tuple[pl.Expr, int], otherwise: int) -> pl.Expr:
+            """The record's ``screen`` code: ``NULL_KEY`` first, then the first case that holds."""
+            chosen = pl.lit(otherwise, dtype=pl.UInt8)
+            for condition, value in [*reversed(cases), (pl.col("order_key").is_null(), screen.NULL_KEY)]:
+                chosen = pl.when(condition).then(pl.lit(value, dtype=pl.UInt8)).otherwise(chosen)
+            return chosen.alias("code")
 
-    def _details(self, pairs: pl.DataFrame, name: str, row: str, marker: str) -> pl.LazyFrame:
-        """The full rows of the few pairs: each side gathered by row number, then put side by side."""
-        documents = (
-            self.snapshots.lazy(name)
-            .with_row_index(row)
-            .filter(_in(row, pairs[row].drop_nulls()))
-            .rename({"order_key": "reference_key"})
+        (so_lines,) = _collect(
+            self.snapshots.lazy("sales_order_lines").select(
+                _key_hash("so_key").alias("so"), _line_weight().alias("weight")
+            )
         )
-        orders = (
-            self.orders.with_row_index("o_row")
-            .filter(_in("o_row", pairs["o_row"].drop_nulls()))
-            .rename({"order_key": "o_key"})
+        (sales_orders,) = _collect(
+            self.snapshots.lazy("sales_orders").select(
+                _key_hash("order_key").alias("key"),
+                _key_hash("so_key").alias("so"),
+                pl.when(_is_dead())
+                .then(zero)
+                .otherwise(zero - pl.col("dealer_key").hash(_DEALER_SEED))
+                .alias("weight"),
+                code((_is_dead(), screen.IGNORED), otherwise=screen.SALES_ORDER),
+                _is_dead().alias("dead"),
+            )
+        )
+        dead = sales_orders["dead"].to_numpy()
+        workers = SCREEN_THREADS
+        so_line_sums = screen.sums_per_key(
+            _chunks(so_lines, "so"), _chunks(so_lines, "weight"), sales_orders["so"].to_numpy(), workers
+        )
+        del so_lines
+        so_line_sums[dead] = 0
+        so_line_sums = -so_line_sums
+        (orders,) = _collect(
+            self.snapshots.lazy("portal_orders").select(
+                _key_hash("order_key").alias("key"),
+                (
+                    _values_hash("currency", "dealer_key", "total_minor", "tax_minor")
+                    + pl.col("dealer_key").hash(_DEALER_SEED)
+                ).alias("weight"),
+                code(
+                    (pl.col("status").is_in(BILLABLE_STATUSES).fill_null(False), screen.BILLABLE_ORDER),
+                    otherwise=screen.OTHER_ORDER,
+                ),
+            )
+        )
+        (invoices,) = _collect(
+            self.snapshots.lazy("invoices").select(
+                _key_hash("order_key").alias("key"),
+                pl.when(_is_void())
+                .then(zero)
+                .otherwise(zero - _values_hash("currency", "dealer_key", "total_minor", "tax_minor"))
+                .alias("weight"),
+                code((_is_void(), screen.VOID_INVOICE), otherwise=screen.LIVE_INVOICE),
+            )
+        )
+        (lines,) = _collect(
+            self.snapshots.lazy("portal_lines").select(
+                _key_hash("order_key").alias("key"), _line_weight().alias("weight")
+            )
+        )
+        found = screen.suspect_rows(
+            [
+                screen.Part(_chunks(orders, "key"), _chunks(orders, "weight"), _chunks(orders, "code")),
+                screen.Part(_chunks(invoices, "key"), _chunks(invoices, "weight"), _chunks(invoices, "code")),
+                screen.Part(
+                    [sales_orders["key"].to_numpy()],
+                    [sales_orders["weight"].to_numpy() + so_line_sums],
+                    [sales_orders["code"].to_numpy()],
+                    [so_line_sums],
+                ),
+                screen.Part(_chunks(lines, "key"), _chunks(lines, "weight"), None, _chunks(lines, "weight")),
+            ],
+            detail_needs_one=screen.SALES_ORDER,
+            workers=workers,
+        )
+        del orders, invoices, lines, sales_orders, so_line_sums
+        order_positions, invoice_positions, so_positions, line_positions = found.positions
+        self.line_suspect_rows = _index(order_positions[found.detail_differs[0]])
+        self.suspect_lines = _index(line_positions[found.detail_differs[3]])
+        return _index(order_positions), _index(invoice_positions), _index(so_positions[~dead[so_positions]])
+
+    def _details(
+        self, rows: pl.Series, order_rows: pl.Series, name: str, row: str, marker: str
+    ) -> pl.LazyFrame:
+        """The chosen documents and orders, whole, side by side: a full join on the order key."""
+        documents = _gather(self.snapshots.lazy(name), rows, row).rename({"order_key": "reference_key"})
+        orders = _order_columns(_gather(self.snapshots.lazy("portal_orders"), order_rows, "o_row")).rename(
+            {"order_key": "o_key"}
         )
         return (
-            pairs.lazy()
-            .join(documents, on=row, how="left")
-            .join(orders, on="o_row", how="left")
+            documents.join(orders, left_on="reference_key", right_on="o_key", how="full", coalesce=False)
             .with_columns(
                 # The order's key where there is an order, else the document's own reference.
                 pl.coalesce("o_key", "reference_key").alias("order_key"),
                 _present(row).alias(marker),
                 _present("o_row").alias("_order"),
             )
-            .drop("o_key", "reference_key", row, "o_row")
-        )
-
-    def _line_suspects(self) -> pl.LazyFrame:
-        """Portal orders whose lines may differ from their sales order's: a cheap pre-filter.
-
-        Each side's lines are summed into two 31-bit hash fingerprints per document, keyed by a
-        64-bit hash of the key (integer group-bys and joins, no strings carried); orders whose sums
-        differ are suspects, compared SKU by SKU in round 3. A hash collision can only add suspects
-        (or, with odds near 2**-62, hide one), never invent a finding: the exact comparison decides.
-        Orders with several sales orders are compared in round 3 against their primary one.
-        """
-
-        def fingerprint(frame: pl.LazyFrame, key: str) -> pl.LazyFrame:
-            return (
-                frame.select(_key_hash(key).alias("h"), _line_hash(1).alias("a"), _line_hash(3).alias("b"))
-                .group_by("h")
-                .agg(pl.col("a").sum(), pl.col("b").sum())
-            )
-
-        portal = fingerprint(
-            self.snapshots.lazy("portal_lines").filter(~_in("order_key", self.so_multi)), "order_key"
-        )
-        inventory = (
-            self.sales_orders.filter(pl.col("order_key").is_not_null() & ~_in("order_key", self.so_multi))
-            .select(_key_hash("so_key").alias("s"), _key_hash("order_key").alias("h"))
-            .join(
-                fingerprint(self.snapshots.lazy("sales_order_lines"), "so_key").rename({"h": "s"}),
-                on="s",
-                how="left",
-            )
-            .select("h", -pl.col("a").fill_null(0), -pl.col("b").fill_null(0))
-        )
-        differing = (
-            pl.concat([portal, inventory], how="vertical")
-            .group_by("h")
-            .agg(pl.col("a").sum(), pl.col("b").sum())
-            .filter((pl.col("a") != 0) | (pl.col("b") != 0))
-            .select("h")
-        )
-        return (
-            self.orders.select("order_key", _key_hash("order_key").alias("h"))
-            .join(differing, on="h", how="semi")
-            .select("order_key")
+            .drop("o_key", "reference_key", row)
         )
 
     def _order_facts(self, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -987,36 +1007,18 @@ class _Run:
 
     def quantity_findings(self) -> pl.LazyFrame:
         """Lines of suspect orders against their primary sales order's lines, SKU by SKU."""
-        _, several = self._ranked_sales_orders()
-        candidates = pl.concat([self.suspects, self.so_multi]).unique()
+        single, several = self._ranked_sales_orders()
         targets = (
-            pl.concat(
-                [
-                    self.sales_orders.filter(
-                        _in("order_key", self.suspects) & ~_in("order_key", self.so_multi)
-                    ).select("so_key", "order_key"),
-                    several.filter(pl.col("rank") == 0).select("so_key", "order_key"),
-                ],
-                how="vertical",
-            )
-            .join(
-                self._order_facts(self.orders.filter(_in("order_key", candidates)))
-                .filter("billable")
-                .select("order_key", "o_dealer", "o_currency", "order_age"),
-                on="order_key",
-                how="inner",
-            )
+            pl.concat([single, several.filter(pl.col("rank") == 0).drop("rank", "other_key")], how="vertical")
+            .filter(_in("order_key", self.suspects))
+            .select("so_key", "order_key", "o_dealer", "o_currency", "order_age")
             .collect(engine=SMALL)
         )
-        portal = (
-            self.snapshots.lazy("portal_lines")
-            .filter(_in("order_key", targets["order_key"]))
-            .select(
-                "order_key",
-                "sku",
-                pl.col("quantity").alias("q_portal"),
-                pl.lit(None, dtype=pl.Float64).alias("q_inventory"),
-            )
+        portal = _gather(self.snapshots.lazy("portal_lines"), self.suspect_lines, "l_row").select(
+            "order_key",
+            "sku",
+            pl.col("quantity").alias("q_portal"),
+            pl.lit(None, dtype=pl.Float64).alias("q_inventory"),
         )
         inventory = (
             self.snapshots.lazy("sales_order_lines")
@@ -1106,17 +1108,42 @@ class _Run:
         )
 
     def outstanding_findings(self) -> pl.LazyFrame:
-        """Each dealer's portal outstanding against the ledger's open invoice balances, per currency."""
-        ledger = (
-            self.invoices.filter(
-                ~pl.col("status").is_in(CLOSED_INVOICE_STATUSES).fill_null(False)
-                & pl.col("dealer_key").is_not_null()
+        """Each dealer's portal outstanding against the ledger's open invoice balances, per currency.
+
+        Screened first: portal minus ledger summed per 64-bit hash of (dealer, currency), an integer
+        group-by; only the accounts whose sum is not 0 (and any with a null key part, which never
+        matches) are then summed and joined by their exact keys.
+        """
+        open_invoices = self.invoices.filter(
+            ~pl.col("status").is_in(CLOSED_INVOICE_STATUSES).fill_null(False)
+            & pl.col("dealer_key").is_not_null()
+        )
+        accounts = self.snapshots.lazy("portal_accounts")
+        account = pl.col("dealer_key").hash(0xACC0) ^ pl.col("currency").hash(0xC0DE)
+        (differing,) = _collect(
+            pl.concat(
+                [
+                    open_invoices.select(account.alias("h"), (-pl.col("balance_minor")).alias("m")),
+                    accounts.select(account.alias("h"), pl.col("outstanding_minor").alias("m")),
+                ]
             )
+            .group_by("h")
+            .agg(pl.col("m").sum())
+            .filter(pl.col("m") != 0)
+            .select("h")
+        )
+        chosen = (
+            account.is_in(differing["h"].implode())
+            | pl.col("dealer_key").is_null()
+            | pl.col("currency").is_null()
+        )
+        ledger = (
+            open_invoices.filter(chosen)
             .group_by("dealer_key", "currency")
             .agg(pl.col("balance_minor").sum().alias("ledger_minor"))
         )
         portal = (
-            self.snapshots.lazy("portal_accounts")
+            accounts.filter(chosen)
             .group_by("dealer_key", "currency")
             .agg(pl.col("outstanding_minor").sum().alias("portal_minor"))
         )
@@ -1212,27 +1239,12 @@ def _is_void() -> pl.Expr:
     return pl.col("status").is_in(VOID_INVOICE_STATUSES).fill_null(False)
 
 
+def _is_dead() -> pl.Expr:
+    return pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES).fill_null(False)
+
+
 def _billable() -> pl.Expr:
     return pl.col("o_status").is_in(BILLABLE_STATUSES).fill_null(False)
-
-
-def _keys_seen_twice(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Order keys referenced by more than one document.
-
-    Sorting 64-bit key hashes and comparing neighbours finds the candidates in a fraction of the time
-    and memory of a group-by over a million strings; the exact group-by then runs on those few.
-    """
-    keyed = frame.filter(pl.col("order_key").is_not_null()).select(
-        "order_key", _key_hash("order_key").alias("h")
-    )
-    candidates = keyed.select(pl.col("h").sort()).filter(pl.col("h") == pl.col("h").shift(1)).unique()
-    return (
-        keyed.join(candidates, on="h", how="semi")
-        .group_by("order_key")
-        .len()
-        .filter(pl.col("len") > 1)
-        .select("order_key")
-    )
 
 
 def _invoice_facts(frame: pl.LazyFrame, as_of_date: pl.Expr) -> pl.LazyFrame:
