@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from connectors.quickbooks.bodies import reference_of
+from connectors.wire import wire_decimal
 from dealer_sync.models import (
     Allocation,
     CreditNote,
@@ -30,15 +31,7 @@ HOME_CURRENCY = "INR"  # the company's, when an answer carries no CurrencyRef [U
 
 
 def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError(f"{value!r} is not a number")
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError as exc:  # InvalidOperation: pydantic only reports ValueErrors
-        raise ValueError(f"{value!r} is not a number") from exc
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
+    return wire_decimal(value)
 
 
 def _time(value: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from connectors.wire import wire_decimal
 from dealer_sync.models import (
     Allocation,
     CreditNote,
@@ -64,17 +65,7 @@ def _date(value: Any) -> Any:
 
 def _decimal(value: Any) -> Decimal:
     """Amounts are JSON numbers (decoded as Decimal); numeric text is accepted, floats are not."""
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise ValueError(f"{type(value).__name__} is not an exact amount")
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError as exc:
-        raise ValueError(f"{value!r} is not a number") from exc
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
+    return wire_decimal(value, blank_is_zero=True, floats=False)
 
 
 XeroTime = Annotated[dt.datetime, BeforeValidator(_time)]

@@ -8,22 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from connectors.wire import wire_decimal
 from connectors.zoho.client import parse_zoho_time
 
 
 def _decimal(value: Any) -> Decimal:
     """Zoho sends stock as strings or numbers, money as numbers; all become exact Decimals."""
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError(f"{type(value).__name__} is not a number")
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError as exc:  # InvalidOperation: pydantic only reports ValueErrors
-        raise ValueError(f"{value!r} is not a number") from exc
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
+    return wire_decimal(value, blank_is_zero=True)
 
 
 def _time(value: Any) -> Any:
