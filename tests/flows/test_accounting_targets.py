@@ -270,3 +270,27 @@ def test_invoices_are_created_in_the_ledgers_own_batches(world_factory, target):
     expected = {"zoho_books": 24, "quickbooks": 1, "xero": 1, "tally": 1}[target]
     print(f"\n{target}: {requests} create request(s) for 24 invoices")
     assert requests == expected
+
+
+@each_target
+def test_5xx_and_429_on_ledger_reads_still_bring_every_document_to_the_portal(world_factory, target):
+    """The pullback reads through 20% 5xx and a small per-minute budget: retried, or Failed and
+    retried by the next run; either way every invoice's balance reaches the portal."""
+    world = world_factory(NetworkSpec(seed=88, orders=20, bad_share=0.0), minute_seconds=1.0, target=target)
+    order_to_invoice()
+    paid = world.ledger.invoices()[0]
+    world.ledger.record_payment(paid.id, paid.balance)
+    world.ledger.faults.update(seed=88, error_5xx_rate=0.2, rate_limit_per_minute=2, minute_seconds=1.0)
+    states = []
+    for _ in range(3):
+        states.append(invoice_payment_pullback(return_state=True))
+        if states[-1].is_completed():
+            break
+    injected = world.ledger.faults.counters()["faults"]
+    print(f"\n{target}: faults injected {injected}; states {[s.type.value for s in states]}")
+    assert injected.get("error_5xx") and injected.get("rate_limit")
+    assert states[-1].is_completed()
+    world.ledger.faults.update(error_5xx_rate=0.0, rate_limit_per_minute=None)
+    balances, _ = portal_accounts(world.db_url)
+    assert balances == {i.id: i.balance for i in world.ledger.invoices()}
+    assert balances[paid.id] == 0
