@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from connectors.http.errors import ConnectorError, ErrorKind
+from connectors.http.errors import ConnectorError
+from connectors.http.overlap import overlapped
 from dealer_sync.models import CreditNote, Invoice, MappedOrder, Payment
 
 DocumentKind = Literal["invoice", "payment", "credit_note"]
@@ -41,22 +42,13 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "payment", "credit_note")
 LedgerDocument = Invoice | Payment | CreditNote
 
 
-def one_at_a_time(
-    create: Callable[[MappedOrder], str], orders: Sequence[MappedOrder]
+def each_order(
+    create: Callable[[MappedOrder], str], orders: Sequence[MappedOrder], in_flight: int = 1
 ) -> list[str | ConnectorError]:
-    """``create_invoices`` for a ledger without batches; an auth failure is not repeated per order."""
-    results: list[str | ConnectorError] = []
-    refused: ConnectorError | None = None  # an auth failure: every later order would meet it too
-    for order in orders:
-        if refused is not None:
-            results.append(refused)
-            continue
-        try:
-            results.append(create(order))
-        except ConnectorError as exc:
-            results.append(exc)
-            refused = exc if exc.kind is ErrorKind.AUTH else None
-    return results
+    """``create_invoices`` for a ledger without batches: one request an order, up to ``in_flight``
+    at once, answered in the orders' order; an auth failure is not repeated per order."""
+    answers: dict[int, str | ConnectorError] = dict(overlapped(create, orders, in_flight))
+    return [answers[index] for index in range(len(orders))]
 
 
 @dataclass(frozen=True)
@@ -88,6 +80,7 @@ class AccountingSystem(Protocol):
 
     system: str  # the name mapping tables, the outbox and the audit use for this ledger
     batch_size: int  # invoices one create request can carry; 1: the ledger creates one at a time
+    in_flight: int  # with batch_size 1: create requests a batch may have in flight at once
 
     def create_invoice(self, order: MappedOrder) -> str: ...
 

@@ -128,6 +128,7 @@ class FaultInjector:
         self._calls: Counter[tuple[str, str]] = Counter()
         self._statuses: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
+        self._peak_in_flight = 0
 
     @property
     def config(self) -> FaultConfig:
@@ -154,6 +155,7 @@ class FaultInjector:
             self._calls.clear()
             self._statuses.clear()
             self._faults.clear()
+            self._peak_in_flight = 0
 
     # -- counters ---------------------------------------------------------------------------
 
@@ -182,6 +184,7 @@ class FaultInjector:
                 "calls": calls,
                 "statuses": {str(status): n for status, n in sorted(self._statuses.items())},
                 "faults": {kind: self._faults[kind] for kind in FAULT_KINDS},
+                "peak_in_flight": self._peak_in_flight,
             }
 
     # -- decisions --------------------------------------------------------------------------
@@ -210,6 +213,7 @@ class FaultInjector:
             if minute is not None:
                 minute.count += 1
             self._inflight[tenant] += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._inflight[tenant])
             return None, self._daily_headers(day, now) if day is not None else {}
 
     @staticmethod

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from connectors.http.errors import ConnectorError, ErrorKind
+from connectors.http.overlap import overlapped
 from dealer_sync.models import MappedOrder
 from dealer_sync.store import AuditEvent, Claim, SyncStore
 from dealer_sync.store.outbox import DuplicateEffectError
@@ -24,6 +25,7 @@ class DocumentTarget(Protocol):
     system: str
     entity: str
     batch_size: int  # documents one request can create; 1: one at a time
+    in_flight: int  # one-document requests that may be in flight at once (batch_size 1)
 
     def create(self, order: MappedOrder) -> str:
         """Create the document; return its id in the target."""
@@ -54,13 +56,6 @@ class PostReport:
         self.failed.update(other.failed)
         self.deferred.update({k: v for k, v in other.deferred.items() if k not in self.done})
         self.duplicates.update(other.duplicates)
-
-
-def _create_one(target: DocumentTarget, order: MappedOrder) -> str | ConnectorError:
-    try:
-        return target.create(order)
-    except ConnectorError as exc:
-        return exc
 
 
 def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim], run_id: str) -> PostReport:
@@ -162,12 +157,15 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
                     continue
             fresh.append((claim, order))
         size = max(1, target.batch_size)
-        for start in range(0, len(fresh), size):
+        if size == 1:  # one request a document: several in flight, each settled as it ends
+            for index, answer in overlapped(target.create, [order for _, order in fresh], target.in_flight):
+                resolve(*fresh[index], answer)
+        for start in range(0, len(fresh) if size > 1 else 0, size):
             chunk = fresh[start : start + size]
-            if size > 1 and len(chunk) > 1:  # one request creates the chunk; answers per order
+            if len(chunk) > 1:  # one request creates the chunk; answers per order
                 answers = target.create_many([order for _, order in chunk])
             else:
-                answers = [_create_one(target, order) for _, order in chunk]
+                answers = [answer for _, answer in overlapped(target.create, [chunk[0][1]], 1)]
             for (claim, order), answer in zip(chunk, answers, strict=True):
                 resolve(claim, order, answer)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from connectors.accounting import AccountingSystem, one_at_a_time
+from connectors.accounting import AccountingSystem, each_order
 from connectors.http.errors import ConnectorError
 from connectors.zoho_inventory.client import ZohoInventoryClient
 from dealer_sync.models import MappedOrder
@@ -17,12 +17,13 @@ class ZohoSalesOrders:
 
     def __init__(self, client: ZohoInventoryClient) -> None:
         self.client = client
+        self.in_flight = client.in_flight
 
     def create(self, order: MappedOrder) -> str:
         return self.client.create_sales_order(order).salesorder_id
 
     def create_many(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
-        return one_at_a_time(self.create, orders)
+        return each_order(self.create, orders, self.in_flight)
 
     def lookup(self, document_number: str) -> list[str]:
         return [so.salesorder_id for so in self.client.find_sales_orders(document_number)]
@@ -37,6 +38,7 @@ class LedgerInvoices:
         self.accounting = accounting
         self.system = accounting.system
         self.batch_size = accounting.batch_size
+        self.in_flight = accounting.in_flight
 
     def create(self, order: MappedOrder) -> str:
         return self.accounting.create_invoice(order)

@@ -48,6 +48,7 @@ class QuickBooksAccounting:
 
     system = "quickbooks"
     batch_size = BATCH_SIZE  # /batch carries 30 operations
+    in_flight = 1  # batches go one at a time: 40 a minute is the binding limit
 
     def __init__(self, client: QuickBooksClient | QuickBooksCredentials) -> None:
         self.client = client if isinstance(client, QuickBooksClient) else QuickBooksClient(client)

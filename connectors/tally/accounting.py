@@ -39,6 +39,7 @@ def ledger_row(kind: DocumentKind, row: dict[str, Any]) -> LedgerRow:
 class TallyAccounting:
     system = "tally"
     batch_size = 100  # vouchers per import envelope: one request, one Tally transaction [U: no limit known]
+    in_flight = 1  # Tally serves one request at a time
 
     def __init__(self, client: TallyClient) -> None:
         self.client = client

@@ -52,6 +52,7 @@ class XeroAccounting:
 
     system = "xero"
     batch_size = BATCH_SIZE  # invoices in one POST with summarizeErrors=false
+    in_flight = 1  # batches go one at a time: 60 requests a minute is plenty for 50 invoices each
 
     def __init__(self, client: XeroClient | XeroCredentials) -> None:
         self.client = client if isinstance(client, XeroClient) else client.get_client()

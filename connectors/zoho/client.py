@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from connectors.http.budget import BudgetSpec, budget_for
 from connectors.http.errors import ErrorKind
 from connectors.http.oauth import RefreshingTokenAuth
+from connectors.http.overlap import in_flight_for
 from connectors.http.pagination import PageNumberPaginator
 from connectors.http.transport import RestTransport, RetryPolicy
 from connectors.zoho.auth import ZohoTokenSource
@@ -77,6 +78,11 @@ class ZohoClient:
             system=self.system, client=self._http, budget=budget, error_table=zoho_error, retry=retry
         )
 
+    @property
+    def in_flight(self) -> int:
+        """One-document requests a batch keeps in flight: the org's concurrency, within reason."""
+        return in_flight_for(self.credentials.max_concurrent)
+
     def __enter__(self) -> ZohoClient:
         return self
 
@@ -115,6 +121,18 @@ class ZohoClient:
                 vendor_code=str(code),
             )
         return body
+
+    def call_again_if_uncertain(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A write that is harmless to repeat (confirm, mark sent): said once more after an
+        outcome that is unknown, instead of a lookup."""
+        try:
+            return self.call(method, path, params=params, write=True)
+        except ZohoError as exc:
+            if exc.kind is not ErrorKind.UNCERTAIN:
+                raise
+            return self.call(method, path, params=params, write=True)
 
     def pages(
         self, path: str, key: str, id_field: str, params: Mapping[str, Any] | None = None

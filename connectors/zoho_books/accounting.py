@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow, one_at_a_time
+from connectors.accounting import DocumentKind, LedgerDocument, LedgerRow, each_order
 from connectors.http.errors import ConnectorError
 from connectors.zoho.client import parse_zoho_time
 from connectors.zoho_books.client import ZohoBooksClient
@@ -46,12 +46,13 @@ class ZohoBooksAccounting:
 
     def __init__(self, client: ZohoBooksClient) -> None:
         self.client = client
+        self.in_flight = client.in_flight
 
     def create_invoice(self, order: MappedOrder) -> str:
         return self.client.create_invoice(order).invoice_id
 
     def create_invoices(self, orders: Sequence[MappedOrder]) -> list[str | ConnectorError]:
-        return one_at_a_time(self.create_invoice, orders)
+        return each_order(self.create_invoice, orders, self.in_flight)
 
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]

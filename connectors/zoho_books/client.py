@@ -6,10 +6,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.http.errors import ErrorKind
+from connectors.http.errors import ConnectorError
+from connectors.http.overlap import overlapped
 from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
-from connectors.zoho.errors import ZohoError
 from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice
 from dealer_sync.models import MappedOrder
 
@@ -30,13 +30,13 @@ class ZohoBooksClient(ZohoClient):
 
     def mark_invoices_sent(self, invoice_ids: Sequence[str]) -> None:
         """Approve drafts so they count as receivables; marking a sent invoice again is harmless."""
-        for invoice_id in invoice_ids:
-            try:
-                self.call("POST", f"/invoices/{invoice_id}/status/sent", write=True)
-            except ZohoError as exc:
-                if exc.kind is not ErrorKind.UNCERTAIN:
-                    raise
-                self.call("POST", f"/invoices/{invoice_id}/status/sent", write=True)
+
+        def mark_sent(invoice_id: str) -> None:
+            self.call_again_if_uncertain("POST", f"/invoices/{invoice_id}/status/sent")
+
+        for _, answer in overlapped(mark_sent, invoice_ids, self.in_flight):
+            if isinstance(answer, ConnectorError):
+                raise answer
 
     def find_invoices(self, invoice_number: str) -> list[ZohoInvoice]:
         body = self.call("GET", "/invoices", params={"invoice_number": invoice_number})

@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.http.errors import ErrorKind
+from connectors.http.errors import ConnectorError
+from connectors.http.overlap import overlapped
 from connectors.zoho.bodies import sales_order_body
 from connectors.zoho.client import ZohoClient, zoho_time
-from connectors.zoho.errors import ZohoError
 from connectors.zoho_inventory.wire import ZohoItem, ZohoLocation, ZohoSalesOrder
 from dealer_sync.models import MappedOrder
 from dealer_sync.records import Rejected, describe
@@ -85,22 +85,13 @@ class ZohoInventoryClient(ZohoClient):
 
     def confirm_sales_orders(self, salesorder_ids: Sequence[str]) -> None:
         """Confirm (and so reserve stock for) sales orders, 25 per call. Confirming twice is harmless."""
-        for start in range(0, len(salesorder_ids), CONFIRM_BATCH):
-            chunk = salesorder_ids[start : start + CONFIRM_BATCH]
-            try:
-                self.call(
-                    "POST",
-                    "/salesorders/status/confirmed",
-                    params={"salesorder_ids": ",".join(chunk)},
-                    write=True,
-                )
-            except ZohoError as exc:
-                if exc.kind is ErrorKind.UNCERTAIN:  # confirming is idempotent: just say it again
-                    self.call(
-                        "POST",
-                        "/salesorders/status/confirmed",
-                        params={"salesorder_ids": ",".join(chunk)},
-                        write=True,
-                    )
-                else:
-                    raise
+        chunks = [salesorder_ids[i : i + CONFIRM_BATCH] for i in range(0, len(salesorder_ids), CONFIRM_BATCH)]
+
+        def confirm(chunk: Sequence[str]) -> None:
+            self.call_again_if_uncertain(
+                "POST", "/salesorders/status/confirmed", params={"salesorder_ids": ",".join(chunk)}
+            )
+
+        for _, answer in overlapped(confirm, chunks, self.in_flight):
+            if isinstance(answer, ConnectorError):
+                raise answer
