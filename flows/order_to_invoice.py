@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Final
 
 from prefect import flow
-from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from dealer_sync.models import Order
 from dealer_sync.store import OutboxStatus
 from dealer_sync.store.outbox import OutboxState
+from expectations.suites import ORDER_LINES
+from expectations.warm import warm_up_in_background
 from flows.alerts import alert_ops
 from flows.common import FlowRun, chunks, recorded_run, scheduled_cutoff
+from flows.pipeline import BatchFutures, Stage, run_batches
+from tasks.environment import SyncEnvironment
 from tasks.order_to_invoice import (
     FLOW,
     OrderIntents,
@@ -26,20 +29,56 @@ from tasks.order_to_invoice import (
 )
 from tasks.reporting import Progress
 
+LANES: Final = {"portal": 1, "inventory": 1, "ledger": 2}
+"""Tasks running at once per system: two of a vendor's lane keep its budget busy while one of its
+batches ends (outbox writes, the confirm or mark-sent calls); each task has several requests in
+flight (connectors/http/overlap.py)."""
+BATCH_WINDOW: Final = 6
+"""Batches in the chain at once: sales orders run up to a few batches ahead of the invoices."""
+FIRST_BATCH: Final = 25
+"""The first batch is small: its sales orders (and their confirmation) fit in the first moments of
+the inventory system's budget, so the ledger starts on invoices within seconds while the next,
+full batches are prepared."""
 
-@dataclass
-class BatchRun:
-    """The futures of one batch's task chain."""
 
-    order_ids: list[str]
-    mapped: PrefectFuture[Any]
-    intents: PrefectFuture[list[OrderIntents]]
-    sales_orders: PrefectFuture[dict[str, OutboxState]]
-    invoices: PrefectFuture[dict[str, OutboxState]]
-    marked: PrefectFuture[list[str]]
+def batches_of(orders: list[Order], batch_size: int) -> list[list[Order]]:
+    """A small first batch, then ``batch_size`` at a time."""
+    first = min(batch_size, FIRST_BATCH)
+    return [orders[:first], *chunks(orders[first:], batch_size)] if orders else []
 
 
-@flow(name="order-to-invoice", task_runner=ThreadPoolTaskRunner(max_workers=4), on_failure=[alert_ops])
+def order_stages(
+    env: SyncEnvironment, run_id: str, max_rounds: int, lease_seconds: float
+) -> list[Stage[list[Order]]]:
+    """One batch's chain: check and map, record intents, sales orders, invoices, mark in the portal."""
+    return [
+        Stage("mapped", "portal", lambda orders, _: map_and_validate_orders.submit(env, run_id, orders)),
+        Stage("intents", "portal", lambda _, done: record_order_intents.submit(env, run_id, done["mapped"])),
+        Stage(
+            "sales_orders",
+            "inventory",
+            lambda _, done: post_sales_orders.submit(env, run_id, done["intents"], max_rounds, lease_seconds),
+        ),
+        Stage(
+            "invoices",
+            "ledger",
+            lambda _, done: post_invoices.submit(
+                env, run_id, done["intents"], done["sales_orders"], max_rounds, lease_seconds
+            ),
+        ),
+        Stage(
+            "marked",
+            "portal",
+            lambda _, done: mark_portal_orders_invoiced.submit(env, done["intents"], done["invoices"]),
+        ),
+    ]
+
+
+@flow(
+    name="order-to-invoice",
+    task_runner=ThreadPoolTaskRunner(max_workers=sum(LANES.values())),
+    on_failure=[alert_ops],
+)
 def order_to_invoice(
     since: datetime | None = None,
     until: datetime | None = None,
@@ -58,35 +97,35 @@ def order_to_invoice(
     parameters = {"order_ids": order_ids, "batch_size": batch_size, "max_rounds": max_rounds}
     with recorded_run(FLOW, since=since, until=until, parameters=parameters) as run:
         env = run.env
+        warm_up_in_background(ORDER_LINES)  # GX's start-up overlaps the read, not the first batch
         orders, rejected = fetch_portal_orders(env, run.run_id, since, until, order_ids)
         run.outcomes.took_in("order", [o.id for o in orders] + [r.entity_key for r in rejected])
         run.outcomes.quarantined(rejected)
-        batches = []
-        for batch in chunks(orders, batch_size):
-            mapped = map_and_validate_orders.submit(env, run.run_id, batch)
-            intents = record_order_intents.submit(env, run.run_id, mapped)
-            sales_orders = post_sales_orders.submit(env, run.run_id, intents, max_rounds, lease_seconds)
-            invoices = post_invoices.submit(env, run.run_id, intents, sales_orders, max_rounds, lease_seconds)
-            marked = mark_portal_orders_invoiced.submit(env, intents, invoices)
-            batches.append(BatchRun([o.id for o in batch], mapped, intents, sales_orders, invoices, marked))
+        batches = batches_of(orders, batch_size)
         progress = Progress(FLOW, len(batches))
-        for batch_run in batches:
-            collect_batch(run, batch_run)
+
+        def batch_ended(batch: BatchFutures[list[Order]]) -> None:
+            collect_batch(run, batch)
             progress.advance()
+
+        stages = order_stages(env, run.run_id, max_rounds, lease_seconds)
+        run_batches(batches, stages, LANES, BATCH_WINDOW, on_end=batch_ended)
         synced = [key for (entity, key), r in run.outcomes.records.items() if r.outcome.value == "synced"]
         env.store.quarantine.resolve_keys(FLOW, "order", synced, run.run_id)  # replays that now pass
         return run.summary()
 
 
-def collect_batch(run: FlowRun, batch: BatchRun) -> None:
+def collect_batch(run: FlowRun, batch: BatchFutures[list[Order]]) -> None:
     """Give every order of the batch exactly one outcome, even when the batch failed."""
+    futures = batch.futures
     try:
-        _, quarantined = batch.mapped.result()
+        _, quarantined = futures["mapped"].result()
         run.outcomes.quarantined(quarantined)
-        so_states = batch.sales_orders.result()
-        invoice_states = batch.invoices.result()
-        invoiced = set(batch.marked.result())
-        for intent in batch.intents.result():
+        so_states: dict[str, OutboxState] = futures["sales_orders"].result()
+        invoice_states: dict[str, OutboxState] = futures["invoices"].result()
+        invoiced = set(futures["marked"].result())
+        intents: list[OrderIntents] = futures["intents"].result()
+        for intent in intents:
             so = so_states.get(intent.sales_order_key)
             inv = invoice_states.get(intent.invoice_key)
             if intent.order_id in invoiced:
@@ -102,6 +141,6 @@ def collect_batch(run: FlowRun, batch: BatchRun) -> None:
                 run.outcomes.deferred("order", intent.order_id, last or "not posted yet")
     except Exception as exc:  # one failed batch must not hide the others
         run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")
-        for order_id in batch.order_ids:
-            if ("order", order_id) not in run.outcomes.records:
-                run.outcomes.deferred("order", order_id, f"batch failed: {exc}")
+        for order in batch.batch:
+            if ("order", order.id) not in run.outcomes.records:
+                run.outcomes.deferred("order", order.id, f"batch failed: {exc}")

@@ -1,6 +1,6 @@
 from collections import Counter
 
-from flows.order_to_invoice import order_to_invoice
+from flows.order_to_invoice import batches_of, order_to_invoice
 from sandbox.network import NetworkSpec
 
 
@@ -37,3 +37,30 @@ def test_a_second_run_writes_nothing_new(world_factory):
     assert documents_per_order(world) == before
     assert summary["synced"] == 0  # every good order is already invoiced in the portal
     assert summary["in"] == len(world.network.bad_orders)
+
+
+def test_requests_overlap_up_to_the_vendors_limit_and_never_beyond(world_factory, monkeypatch):
+    """One request after another leaves a vendor's budget idle while each answer travels; several
+    in flight keep it busy. Never more at once than the organisation allows (Zoho: 5-10)."""
+    world = world_factory(NetworkSpec(seed=13, orders=40, bad_share=0.0))
+    simulators = (world.sandbox.inventory, world.sandbox.books)
+    for product in ("ZOHO_INVENTORY", "ZOHO_BOOKS"):
+        monkeypatch.setenv(f"DEALER_SYNC_{product}__MAX_CONCURRENT", "3")
+    for simulator in simulators:
+        simulator.faults.update(latency_ms=40, max_concurrent=3)
+
+    summary = order_to_invoice()
+
+    assert summary["synced"] == 40
+    for simulator in simulators:
+        counters = simulator.faults.counters()
+        assert 2 <= counters["peak_in_flight"] <= 3
+        assert counters["faults"]["concurrency"] == 0  # no request was refused for being one too many
+
+
+def test_the_first_batch_is_small_so_invoicing_starts_early():
+    orders = list(range(260))
+    assert [len(b) for b in batches_of(orders, 100)] == [25, 100, 100, 35]  # type: ignore[arg-type]
+    assert [len(b) for b in batches_of(orders[:30], 10)] == [10, 10, 10]  # type: ignore[arg-type]
+    assert batches_of([], 100) == []
+    assert [o for b in batches_of(orders, 100) for o in b] == orders  # type: ignore[arg-type]
