@@ -42,6 +42,10 @@ class RequestBudget:
         interval_ms = window_ms + max(WINDOW_MARGIN_MS, int(window_ms * WINDOW_MARGIN_SHARE))
         self._limiter = Limiter(Rate(spec.requests_per_minute, interval_ms), buffer_ms=5)
         self._concurrency = threading.BoundedSemaphore(spec.max_concurrent)
+        # One thread at a time waits at the limiter; the rest queue here, woken in turn. Without it
+        # every waiter sleeps until the next free slot and all race for it, and under load one
+        # thread can lose that race for a minute while its batch waits on it.
+        self._turnstile = threading.Lock()
         self._lock = threading.Lock()
         self._resume_at = 0.0
 
@@ -66,15 +70,23 @@ class RequestBudget:
         if not self._concurrency.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise BudgetExhaustedError(f"no free connection within {max_wait:.1f}s")
         try:
-            remaining = max(0.0, deadline - time.monotonic())
-            if not self._limiter.try_acquire("requests", blocking=True, timeout=remaining):
-                raise BudgetExhaustedError(
-                    f"request budget of {self.spec.requests_per_minute} a minute spent; "
-                    f"no slot within {max_wait:.1f}s"
-                )
+            if not self._turnstile.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise self._spent(max_wait)
+            try:
+                remaining = max(0.0, deadline - time.monotonic())
+                if not self._limiter.try_acquire("requests", blocking=True, timeout=remaining):
+                    raise self._spent(max_wait)
+            finally:
+                self._turnstile.release()
             yield
         finally:
             self._concurrency.release()
+
+    def _spent(self, max_wait: float) -> BudgetExhaustedError:
+        return BudgetExhaustedError(
+            f"request budget of {self.spec.requests_per_minute} a minute spent; "
+            f"no slot within {max_wait:.1f}s"
+        )
 
 
 _budgets: dict[tuple[str, str], RequestBudget] = {}
