@@ -1,9 +1,10 @@
 """Benchmark: order-to-invoice against the sandbox under a request budget, vs a naive baseline.
 
-Two fresh worlds are built in this one process, each like ``sandbox.demo.seeded_sandbox``: a new
-SQLite store and portal in a temp folder, the Zoho simulators on loopback, seeded from
-``sandbox.network.generate`` with N good orders. The simulators and our client get the SAME
-budget: R requests per (scaled) minute of M seconds, per product.
+Two fresh worlds are built, each like ``sandbox.demo.seeded_sandbox``: a new SQLite store and
+portal in a temp folder, the Zoho simulators on loopback, seeded from ``sandbox.network.generate``
+with N good orders. The simulators run in a child process (as a vendor's servers run elsewhere);
+both flows run in this one process. The simulators and our client get the SAME budget: R requests
+per (scaled) minute of M seconds, per product.
 
 1. ours:     the ``order_to_invoice`` flow (batches, outbox, expectations, artifacts).
 2. baseline: a naive Prefect flow with one ``@task`` per order that creates the sales order,
@@ -18,28 +19,33 @@ What is printed (see bench/README.md):
 - budget-forced time T_budget = max(0, C - R) * M / R for the C accepted calls on the bottleneck
   product: the first R calls may go at once, every further call needs M / R seconds;
 - throughput as a fraction of the ceiling = T_budget / wall time;
-- overhead per order = (wall - T_budget) / N, for ours and for the baseline.
+- overhead per order = (wall - T_budget) / N, for ours and for the baseline;
+- ours against the naive loop = (wall ours - wall baseline) / N: the issue's overhead.
 
-Targets (issue): >= 90% of the ceiling, <= 1 ms overhead per order. Nothing is asserted.
+Targets (issue): >= 90% of the ceiling, <= 1 ms overhead per order against the naive loop.
+Nothing is asserted. ``--timeline S`` prints both products' calls per second every S seconds.
 
-    .venv/bin/python bench/order_to_invoice.py                      # 10,000 orders (~8 min)
-    .venv/bin/python bench/order_to_invoice.py --orders 1000        # quick (~1.5 min)
+    .venv/bin/python bench/order_to_invoice.py                      # 10,000 orders (~20 min)
+    .venv/bin/python bench/order_to_invoice.py --orders 2000 --skip-baseline   # ours, ~2 min
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -81,6 +87,7 @@ class Measurement:
     flow_runs: int = 1
     notes: list[str] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after (other processes)
+    timeline: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (seconds, calls so far)
 
     def accepted(self, system: str) -> int:
         c = self.calls[system]
@@ -89,10 +96,62 @@ class Measurement:
     def rejected_429(self, system: str) -> int:
         return int(self.calls[system]["statuses"].get("429", 0))
 
+    def peak_in_flight(self) -> dict[str, int]:
+        return {system: int(self.calls[system].get("peak_in_flight", 0)) for system in SYSTEMS}
+
+
+class Simulators:
+    """The parent's handle on the simulators, which run in a child process (see ``budgeted_world``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def ask(self, command: str) -> Any:
+        with self._lock:
+            self._conn.send(command)
+            return self._conn.recv()
+
+    def calls(self) -> dict[str, int]:
+        """Calls seen so far per product (429s included): cheap enough to sample during a run."""
+        return cast(dict[str, int], self.ask("totals"))
+
+    def counts(self) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+        return cast(tuple[dict[str, dict[str, Any]], dict[str, int]], self.ask("counts"))
+
+
+def serve_simulators(conn: Connection, data_dir: str, spec: NetworkSpec, args: argparse.Namespace) -> None:
+    """The child process: build and seed the world, send its settings, answer until told to stop."""
+    with seeded_sandbox(Path(data_dir), spec, args.minute_seconds) as world:
+        sandbox = world.zoho
+        for simulator in (sandbox.inventory, sandbox.books):
+            simulator.faults.update(
+                rate_limit_per_minute=args.budget,
+                minute_seconds=args.minute_seconds,
+                max_concurrent=args.max_concurrent,
+            )
+        conn.send(world.env)
+        while (command := conn.recv()) != "stop":
+            if command == "totals":
+                conn.send(
+                    {
+                        INVENTORY: sandbox.inventory.faults.counters()["total"],
+                        LEDGER: sandbox.books.faults.counters()["total"],
+                    }
+                )
+            else:
+                conn.send(simulator_counts(sandbox))
+        conn.send("stopped")
+
 
 @contextmanager
-def budgeted_world(root: Path, label: str, args: argparse.Namespace) -> Iterator[ZohoSandbox]:
-    """A fresh seeded world whose simulators and client share one budget; env vars set meanwhile."""
+def budgeted_world(root: Path, label: str, args: argparse.Namespace) -> Iterator[Simulators]:
+    """A fresh seeded world whose simulators and client share one budget; env vars set meanwhile.
+
+    The simulators run in a child process, as a vendor's servers run elsewhere: in this process
+    their request handling (FastAPI, the simulated state) would compete with the flow for the
+    interpreter lock and charge the vendor's CPU to the run being measured.
+    """
     spec = NetworkSpec(
         seed=args.seed,
         orders=args.orders,
@@ -102,26 +161,66 @@ def budgeted_world(root: Path, label: str, args: argparse.Namespace) -> Iterator
         bad_share=0.0,
     )
     saved = dict(os.environ)
+    context = multiprocessing.get_context("spawn")  # no fork of a process running Prefect's threads
+    ours, theirs = context.Pipe()
+    child = context.Process(
+        target=serve_simulators, args=(theirs, str(root / label), spec, args), daemon=True
+    )
+    child.start()
     try:
-        with seeded_sandbox(root / label, spec, args.minute_seconds) as world:
-            sandbox, env = world.zoho, world.env
-            for simulator in (sandbox.inventory, sandbox.books):
-                simulator.faults.update(
-                    rate_limit_per_minute=args.budget,
-                    minute_seconds=args.minute_seconds,
-                    max_concurrent=args.max_concurrent,
-                )
-            for name in SYSTEMS.values():
-                env[f"DEALER_SYNC_{name}__REQUESTS_PER_MINUTE"] = str(args.budget)
-                env[f"DEALER_SYNC_{name}__MAX_CONCURRENT"] = str(args.max_concurrent)
-            for name in [n for n in os.environ if n.startswith("DEALER_SYNC_")]:
-                del os.environ[name]
-            os.environ.update(env)
-            yield sandbox
+        if not ours.poll(timeout=600):
+            raise RuntimeError("the simulators did not start within 10 minutes")
+        env: dict[str, str] = ours.recv()
+        for name in SYSTEMS.values():
+            env[f"DEALER_SYNC_{name}__REQUESTS_PER_MINUTE"] = str(args.budget)
+            env[f"DEALER_SYNC_{name}__MAX_CONCURRENT"] = str(args.max_concurrent)
+        for name in [n for n in os.environ if n.startswith("DEALER_SYNC_")]:
+            del os.environ[name]
+        os.environ.update(env)
+        yield Simulators(ours)
     finally:
         close_environments()
         os.environ.clear()
         os.environ.update(saved)
+        with suppress(Exception):
+            ours.send("stop")
+            ours.poll(timeout=30) and ours.recv()
+        child.join(timeout=30)
+        if child.is_alive():
+            child.terminate()
+            child.join(timeout=10)
+
+
+@contextmanager
+def sampled(simulators: Simulators, every: float) -> Iterator[list[tuple[float, dict[str, int]]]]:
+    """With ``every`` > 0: the simulators' call totals sampled every ``every`` seconds meanwhile."""
+    samples: list[tuple[float, dict[str, int]]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        started = time.perf_counter()
+        while not stop.is_set():
+            samples.append((time.perf_counter() - started, simulators.calls()))
+            stop.wait(every)
+
+    thread = threading.Thread(target=sample, name="bench-timeline", daemon=True)
+    if every > 0:
+        thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        if every > 0:
+            thread.join()
+
+
+def print_timeline(m: Measurement) -> None:
+    """Calls per second per product over the run: where the bottleneck sat idle, and when."""
+    print(f"\ntimeline of {m.label}: calls per second in each interval (429s included)")
+    print(f"{'from s':>7s} {'to s':>7s} " + " ".join(f"{system:>15s}" for system in SYSTEMS))
+    for (t0, before), (t1, after) in zip(m.timeline, m.timeline[1:], strict=False):
+        rates = [(after[system] - before[system]) / (t1 - t0) for system in SYSTEMS]
+        print(f"{t0:7.1f} {t1:7.1f} " + " ".join(f"{rate:15.1f}" for rate in rates))
 
 
 def simulator_counts(sandbox: ZohoSandbox) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
@@ -148,13 +247,15 @@ def run_ours(root: Path, args: argparse.Namespace) -> Measurement:
         flow_fn = order_to_invoice.with_options(
             task_runner=ThreadPoolTaskRunner(max_workers=args.flow_workers)
         )
-    with budgeted_world(root, "ours", args) as sandbox:
+    with budgeted_world(root, "ours", args) as simulators:
         load_before = os.getloadavg()[0]
-        started = time.perf_counter()
-        summary = flow_fn(batch_size=args.batch_size)
-        wall = time.perf_counter() - started
-        calls, documents = simulator_counts(sandbox)
+        with sampled(simulators, args.timeline) as timeline:
+            started = time.perf_counter()
+            summary = flow_fn(batch_size=args.batch_size)
+            wall = time.perf_counter() - started
+        calls, documents = simulators.counts()
         result = Measurement("ours", args.orders, wall, int(summary["synced"]), calls, documents)
+        result.timeline = timeline
         result.load = (load_before, os.getloadavg()[0])
         if summary["quarantined"] or summary["deferred"]:
             result.notes.append(f"ours: {summary}")
@@ -197,7 +298,7 @@ def _naive_flow(workers: int) -> Any:
 
 
 def run_baseline(root: Path, args: argparse.Namespace) -> Measurement:
-    with budgeted_world(root, "baseline", args) as sandbox:
+    with budgeted_world(root, "baseline", args) as simulators:
         settings = Settings()
         # Set-up, untimed: the mapping tables (loaded from the store once, as an operator would).
         store = SyncStore.open(settings.resolved_store_url())
@@ -242,7 +343,7 @@ def run_baseline(root: Path, args: argparse.Namespace) -> Measurement:
                 client.close()
             _clients.clear()
             _mapped.clear()
-        calls, documents = simulator_counts(sandbox)
+        calls, documents = simulators.counts()
         result = Measurement("baseline", args.orders, wall, done, calls, documents, flow_runs=runs)
         result.load = (load_before, os.getloadavg()[0])
         if len(mapped) != args.orders:
@@ -303,6 +404,13 @@ def report(ours: Measurement, base: Measurement | None, args: argparse.Namespace
                 f"{m.rejected_429(system)} x 429)"
             )
         print(f"  {m.label:9s} " + "; ".join(parts))
+        refused = {
+            system: {kind: n for kind, n in m.calls[system]["faults"].items() if n}
+            for system in SYSTEMS
+            if any(m.calls[system]["faults"].values())
+        }
+        if refused:  # which limit the 429s came from: the minute's budget, or requests at once
+            print(f"  {'':9s} refused by {refused}; most in flight {m.peak_in_flight()}")
         print(f"  {'':9s} documents {m.documents} synced={m.synced} flow_runs={m.flow_runs}")
         print(f"  {'':9s} load average {m.load[0]:.2f} before, {m.load[1]:.2f} after ({os.cpu_count()} cpus)")
     for m in rows:
@@ -340,15 +448,20 @@ def report(ours: Measurement, base: Measurement | None, args: argparse.Namespace
     print()
     print("target                               measured      result")
     ok_fraction = mine.fraction >= TARGET_FRACTION
-    ok_overhead = mine.overhead_ms <= TARGET_OVERHEAD_MS
     print(
         f"throughput >= {TARGET_FRACTION:.0%} of the ceiling        {mine.fraction:8.1%}      "
         f"{'PASS' if ok_fraction else 'MISS'}"
     )
-    print(
-        f"overhead <= {TARGET_OVERHEAD_MS:.1f} ms per order            {mine.overhead_ms:8.3f} ms   "
-        f"{'PASS' if ok_overhead else 'MISS'}"
-    )
+    if base:  # the issue's overhead: ours against the naive loop, per order
+        versus_naive = (ours.wall - base.wall) / args.orders * 1000
+        print(
+            f"overhead <= {TARGET_OVERHEAD_MS:.1f} ms per order (vs naive) {versus_naive:8.3f} ms   "
+            f"{'PASS' if versus_naive <= TARGET_OVERHEAD_MS else 'MISS'}"
+        )
+    else:
+        print(
+            f"overhead vs naive: not measured (--skip-baseline); beyond the budget {mine.overhead_ms:.3f} ms"
+        )
 
 
 # ------------------------------------------------------------------------------------ main
@@ -374,7 +487,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--flow-workers",
         type=int,
         default=0,
-        help="what-if: run our flow with this many task-runner threads (default 0: as the flow declares, 4)",
+        help="what-if: run our flow with this many task-runner threads (default 0: as the flow declares)",
     )
     parser.add_argument(
         "--baseline-workers", type=int, default=4, help="threads of the naive flow (default 4, like ours)"
@@ -383,6 +496,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline-chunk", type=int, default=500, help="naive tasks per flow run (default 500)"
     )
     parser.add_argument("--skip-baseline", action="store_true", help="run only our flow")
+    parser.add_argument(
+        "--timeline",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="sample the simulators' calls every SECONDS during our run and print the rates (default off)",
+    )
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of our run (all threads) here")
     return parser.parse_args(argv)
 
@@ -397,9 +517,8 @@ def quiet_console() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    import great_expectations  # noqa: F401  (GX's 3-4 s import is a per-process cost, not per order)
     from prefect.testing.utilities import prefect_test_harness
-
-    import expectations.runner  # noqa: F401  (warm: GX's import is a per-process cost, not per order)
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-o2i-") as tmp,
@@ -415,6 +534,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"running baseline on {args.orders} orders ...", flush=True)
             base = run_baseline(root, args)
     report(ours, base, args)
+    if ours.timeline:
+        print_timeline(ours)
 
 
 def _profiled(fn: Any, root: Path, args: argparse.Namespace, path: str) -> Measurement:

@@ -16,9 +16,8 @@ def test_waiting_threads_get_slots_in_the_order_they_came() -> None:
     lock = threading.Lock()
 
     def take(number: int) -> None:
-        with budget.slot(max_wait=10.0):
-            with lock:
-                granted.append(number)
+        with budget.slot(max_wait=10.0), lock:
+            granted.append(number)
 
     take(0)  # the window's one request: everyone after this waits
     threads = []
