@@ -33,14 +33,13 @@ def minor_unit_exponent(currency: str) -> int:
     return _MINOR_UNIT_EXPONENTS.get(currency, 2)
 
 
-_QUANTA: dict[int, Decimal] = {exponent: Decimal(1).scaleb(-exponent) for exponent in range(5)}
+_QUANTA: dict[int, Decimal] = {e: Decimal(1).scaleb(-e) for e in {2, *_MINOR_UNIT_EXPONENTS.values()}}
+"""One minor unit per exponent, made once: ``quantize`` runs for every amount read."""
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit, as invoices and GST returns do."""
-    exponent = minor_unit_exponent(currency)
-    quantum = _QUANTA.get(exponent) or Decimal(1).scaleb(-exponent)
-    return amount.quantize(quantum, ROUND_HALF_UP)
+    return amount.quantize(_QUANTA[minor_unit_exponent(currency)], ROUND_HALF_UP)
 
 
 def to_decimal(value: Any) -> Decimal:

@@ -5,7 +5,7 @@ submission order, and a task whose inputs are not ready holds its thread while i
 stages bound by different vendors' budgets (sales orders by the inventory system's, invoices by
 the ledger's) that serialises them: the ledger sits idle while the next batch's sales orders
 wait behind tasks that are themselves waiting. Here the flow's own thread drives: it submits a
-stage when the batch's earlier stages have ended, at most ``Lane.limit`` tasks of a lane at once,
+stage when the batch's earlier stages have ended, at most ``lane_limits[lane]`` tasks of a lane at once,
 later stages first (a batch in flight is finished before a new one is started), and it lets at
 most ``window`` batches into the chain, so the stages of the first batches run while later ones
 are prepared, and memory stays bounded. Every task still gets its inputs as (done) futures, so the

@@ -157,17 +157,15 @@ def post_claims(store: SyncStore, target: DocumentTarget, claims: Sequence[Claim
                     continue
             fresh.append((claim, order))
         size = max(1, target.batch_size)
-        if size == 1:  # one request a document: several in flight, each settled as it ends
-            for index, answer in overlapped(target.create, [order for _, order in fresh], target.in_flight):
-                resolve(*fresh[index], answer)
-        for start in range(0, len(fresh) if size > 1 else 0, size):
-            chunk = fresh[start : start + size]
-            if len(chunk) > 1:  # one request creates the chunk; answers per order
-                answers = target.create_many([order for _, order in chunk])
-            else:
-                answers = [answer for _, answer in overlapped(target.create, [chunk[0][1]], 1)]
+        chunks = [fresh[start : start + size] for start in range(0, len(fresh), size)] if size > 1 else []
+        for chunk in [c for c in chunks if len(c) > 1]:  # one request creates the chunk; answers per order
+            answers = target.create_many([order for _, order in chunk])
             for (claim, order), answer in zip(chunk, answers, strict=True):
                 resolve(claim, order, answer)
+        singles = fresh if size == 1 else [c[0] for c in chunks if len(c) == 1]
+        # one request a document: several in flight, each settled as it ends
+        for index, answer in overlapped(target.create, [order for _, order in singles], target.in_flight):
+            resolve(*singles[index], answer)
     finally:
         for claim in claims:  # an auth failure stops the batch: hand back what was not settled
             if claim.key not in settled:

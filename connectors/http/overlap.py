@@ -26,6 +26,14 @@ def in_flight_for(max_concurrent: int) -> int:
     return max(1, min(max_concurrent, MAX_IN_FLIGHT))
 
 
+def call_each(call: Callable[[Item], object], items: Sequence[Item], in_flight: int) -> None:
+    """``call`` on every item, up to ``in_flight`` at once, for writes that are all-or-retry (confirm,
+    mark sent): the first ConnectorError is raised once the calls already running have ended."""
+    for _, answer in overlapped(call, items, in_flight):
+        if isinstance(answer, ConnectorError):
+            raise answer
+
+
 def overlapped(
     call: Callable[[Item], Answer], items: Sequence[Item], in_flight: int
 ) -> Iterator[tuple[int, Answer | ConnectorError]]:

@@ -6,8 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from connectors.http.errors import ConnectorError
-from connectors.http.overlap import overlapped
+from connectors.http.overlap import call_each
 from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho_books.wire import ZohoCreditNote, ZohoInvoice
@@ -34,9 +33,7 @@ class ZohoBooksClient(ZohoClient):
         def mark_sent(invoice_id: str) -> None:
             self.call_again_if_uncertain("POST", f"/invoices/{invoice_id}/status/sent")
 
-        for _, answer in overlapped(mark_sent, invoice_ids, self.in_flight):
-            if isinstance(answer, ConnectorError):
-                raise answer
+        call_each(mark_sent, invoice_ids, self.in_flight)
 
     def find_invoices(self, invoice_number: str) -> list[ZohoInvoice]:
         body = self.call("GET", "/invoices", params={"invoice_number": invoice_number})

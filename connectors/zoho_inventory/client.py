@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.http.errors import ConnectorError
-from connectors.http.overlap import overlapped
+from connectors.http.overlap import call_each
 from connectors.zoho.bodies import sales_order_body
 from connectors.zoho.client import ZohoClient, zoho_time
 from connectors.zoho_inventory.wire import ZohoItem, ZohoLocation, ZohoSalesOrder
@@ -92,6 +91,4 @@ class ZohoInventoryClient(ZohoClient):
                 "POST", "/salesorders/status/confirmed", params={"salesorder_ids": ",".join(chunk)}
             )
 
-        for _, answer in overlapped(confirm, chunks, self.in_flight):
-            if isinstance(answer, ConnectorError):
-                raise answer
+        call_each(confirm, chunks, self.in_flight)
