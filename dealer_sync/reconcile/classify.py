@@ -87,10 +87,11 @@ LARGE: Final = "streaming"
 """Engine for the passes over whole snapshots (hashing, counts). Measured on polars 1.44.2 (the pin) at
 1M orders on a loaded 2-core machine, the streaming engine ran the former joins and group-bys faster
 than the in-memory one (0.36 vs 0.6 s for the invoice pairs, 1.14 vs 2.0 s for the line suspects)."""
-SCREEN_THREADS: Final = 1
-"""Threads for the screen's numpy slices. Two ran a loaded 2-core machine's 1M-order screen about 15%
-faster but raised the peak memory by 70-100 MB (a second malloc arena, two slices at once), which
-the memory target cannot spare; one it is."""
+SCREEN_THREADS: Final = 2
+"""Threads for the screen's numpy slices (the calling one and one more). At 1M orders two cut the screen
+by about a third (classify 2.0 -> 1.6 s); the second thread's malloc arena costs about 40 MB, which the
+memory target can spare now that each frame is laid out for the screen and dropped as it is hashed
+(peak 0.92-0.95 GB in bench/reconciliation.py; one thread: 0.88 GB)."""
 SMALL: Final = "in-memory"
 """Engine for the few-thousand-row frames the findings are built from (ranking, text)."""
 _DEALER_SEED: Final = 0xD1A1
@@ -497,11 +498,15 @@ class _Run:
                 chosen = pl.when(condition).then(pl.lit(value, dtype=pl.UInt8)).otherwise(chosen)
             return chosen.alias("code")
 
+        # Each frame is laid out for the screen as soon as it is hashed, and dropped: the hashes are
+        # then held once, not twice.
         (so_lines,) = _collect(
             self.snapshots.lazy("sales_order_lines").select(
                 _key_hash("so_key").alias("so"), _line_weight().alias("weight")
             )
         )
+        so_lines_laid = screen.partition(screen.Part(_chunks(so_lines, "so"), _chunks(so_lines, "weight")))
+        del so_lines
         (sales_orders,) = _collect(
             self.snapshots.lazy("sales_orders").select(
                 _key_hash("order_key").alias("key"),
@@ -516,12 +521,19 @@ class _Run:
         )
         dead = sales_orders["dead"].to_numpy()
         workers = SCREEN_THREADS
-        so_line_sums = screen.sums_per_key(
-            _chunks(so_lines, "so"), _chunks(so_lines, "weight"), sales_orders["so"].to_numpy(), workers
-        )
-        del so_lines
+        so_line_sums = screen.sums_per_key(so_lines_laid, sales_orders["so"].to_numpy(), workers)
+        del so_lines_laid
         so_line_sums[dead] = 0
         so_line_sums = -so_line_sums
+        so_laid = screen.partition(
+            screen.Part(
+                [sales_orders["key"].to_numpy()],
+                [sales_orders["weight"].to_numpy() + so_line_sums],
+                [sales_orders["code"].to_numpy()],
+                [so_line_sums],
+            )
+        )
+        del sales_orders, so_line_sums
         (orders,) = _collect(
             self.snapshots.lazy("portal_orders").select(
                 _key_hash("order_key").alias("key"),
@@ -535,6 +547,10 @@ class _Run:
                 ),
             )
         )
+        orders_laid = screen.partition(
+            screen.Part(_chunks(orders, "key"), _chunks(orders, "weight"), _chunks(orders, "code"))
+        )
+        del orders
         (invoices,) = _collect(
             self.snapshots.lazy("invoices").select(
                 _key_hash("order_key").alias("key"),
@@ -545,27 +561,24 @@ class _Run:
                 code((_is_void(), screen.VOID_INVOICE), otherwise=screen.LIVE_INVOICE),
             )
         )
+        invoices_laid = screen.partition(
+            screen.Part(_chunks(invoices, "key"), _chunks(invoices, "weight"), _chunks(invoices, "code"))
+        )
+        del invoices
         (lines,) = _collect(
             self.snapshots.lazy("portal_lines").select(
                 _key_hash("order_key").alias("key"), _line_weight().alias("weight")
             )
         )
+        line_weights = _chunks(lines, "weight")
+        lines_laid = screen.partition(screen.Part(_chunks(lines, "key"), line_weights, None, line_weights))
+        del lines, line_weights
         found = screen.suspect_rows(
-            [
-                screen.Part(_chunks(orders, "key"), _chunks(orders, "weight"), _chunks(orders, "code")),
-                screen.Part(_chunks(invoices, "key"), _chunks(invoices, "weight"), _chunks(invoices, "code")),
-                screen.Part(
-                    [sales_orders["key"].to_numpy()],
-                    [sales_orders["weight"].to_numpy() + so_line_sums],
-                    [sales_orders["code"].to_numpy()],
-                    [so_line_sums],
-                ),
-                screen.Part(_chunks(lines, "key"), _chunks(lines, "weight"), None, _chunks(lines, "weight")),
-            ],
+            [orders_laid, invoices_laid, so_laid, lines_laid],
             detail_needs_one=screen.SALES_ORDER,
             workers=workers,
         )
-        del orders, invoices, lines, sales_orders, so_line_sums
+        del orders_laid, invoices_laid, so_laid, lines_laid
         order_positions, invoice_positions, so_positions, line_positions = found.positions
         self.line_suspect_rows = _index(order_positions[found.detail_differs[0]])
         self.suspect_lines = _index(line_positions[found.detail_differs[3]])

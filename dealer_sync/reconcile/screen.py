@@ -11,8 +11,10 @@ groups costs random memory accesses per row), but by one numpy sort of packed 64
 hash in the high bits and the record's row number in the low bits. Sorting integers is a SIMD sort
 of a few tens of milliseconds for millions of rows; the groups are then runs of equal high bits, and
 per-group sums are ``np.add.reduceat`` over the weights gathered in sorted order. The records are
-screened in a few slices by the top bits of their key hash (all records of one key fall in one
-slice), reading the inputs in place chunk by chunk, so no temporary array is larger than a slice.
+screened in slices by the top bits of their key hash (all records of one key fall in one slice):
+each part is first laid out slice after slice (``partition``: one scatter per column), so a slice's
+records are contiguous views, no temporary array is larger than a slice, and slices can run on two
+threads.
 
 Exactness. The sort key keeps ``64 - b`` bits of the key hash (``b`` = bits of a slice's row count,
 21 at a million orders): two different keys sharing them fall in one group, which then looks like an order
@@ -23,10 +25,10 @@ only add suspects or, with those odds, hide one; findings always come from the e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +36,8 @@ import numpy.typing as npt
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+Rows = npt.NDArray[np.int32] | npt.NDArray[np.int64]
+"""Row numbers: 32-bit where a part has fewer than 2**31 rows (half the memory traffic)."""
 
 FIELD_BITS: Final = 12
 """Bits of each record count in a group's count word."""
@@ -56,6 +60,7 @@ PARTITION_BITS: Final = 4
 """Records are screened in ``2**PARTITION_BITS`` slices by the top bits of their key hash: at a million
 orders a slice is about 350,000 records, so no temporary array is more than a few MB."""
 
+Value = TypeVar("Value", np.uint64, np.uint8)
 Chunks = Sequence[U64]
 """A column in pieces (e.g. zero-copy views of a polars column's chunks), read as one."""
 
@@ -77,7 +82,7 @@ class Part:
 class Slice:
     """The records of one part in one slice: their row numbers in the part, and their columns."""
 
-    rows: I64
+    rows: Rows
     keys: U64
     weights: U64
     codes: npt.NDArray[np.uint8]
@@ -85,43 +90,72 @@ class Slice:
 
 
 @dataclass(frozen=True)
-class Slicing:
-    """Per chunk of a part: its row numbers ordered by slice (stably), and where each slice starts."""
+class Partitioned:
+    """One part's records laid out slice after slice: slice ``k`` is positions ``bounds[k]:bounds[k+1]``.
 
-    orders: list[npt.NDArray[np.int32]]
-    bounds: list[I64]
+    Within a slice the records keep their order, so ``rows`` (their row numbers in the part, across
+    its chunks) ascends there. Each slice's columns are views, not copies.
+    """
+
+    rows: Rows
+    keys: U64
+    weights: U64
+    codes: npt.NDArray[np.uint8] | None
+    detail: U64 | None
+    bounds: I64
+
+    def slice(self, number: int) -> Slice:
+        """The records of slice ``number``, rows ascending."""
+        start, end = int(self.bounds[number]), int(self.bounds[number + 1])
+        return Slice(
+            rows=self.rows[start:end],
+            keys=self.keys[start:end],
+            weights=self.weights[start:end],
+            codes=np.zeros(end - start, np.uint8) if self.codes is None else self.codes[start:end],
+            detail=np.zeros(end - start, np.uint64) if self.detail is None else self.detail[start:end],
+        )
 
 
-def slicing(part: Part) -> Slicing:
-    """Sort each chunk's rows by slice, the top ``PARTITION_BITS`` bits of their key hash, once."""
+def partition(part: Part) -> Partitioned:
+    """Lay ``part``'s columns out slice after slice (by the top ``PARTITION_BITS`` of the key hash).
+
+    A stable sort of the one-byte slice numbers gives each row its place; every column is then
+    written there in one scatter, reading it in order (its writes go to ``2**PARTITION_BITS``
+    advancing positions). Gathering each slice's rows instead would read every column once per slice.
+    """
     top = np.uint64(64 - PARTITION_BITS)
-    orders, bounds = [], []
-    for chunk in part.keys:
-        numbers = (chunk >> top).astype(np.uint8)
-        orders.append(np.argsort(numbers, kind="stable").astype(np.int32))
-        bounds.append(np.concatenate([[0], np.cumsum(np.bincount(numbers, minlength=1 << PARTITION_BITS))]))
-    return Slicing(orders=orders, bounds=bounds)
-
-
-def slice_of(part: Part, number: int, sliced: Slicing) -> Slice:
-    """The records of ``part`` in slice ``number`` (``sliced``: from ``slicing``), rows ascending."""
-    rows, keys, weights, codes, detail = [], [], [], [], []
+    total = sum(len(chunk) for chunk in part.keys)
+    numbers = np.empty(total, np.uint8)
     offset = 0
-    for index, chunk in enumerate(part.keys):
-        bounds = sliced.bounds[index]
-        chosen = sliced.orders[index][bounds[number] : bounds[number + 1]]
-        rows.append(chosen + offset)
-        keys.append(chunk[chosen])
-        weights.append(part.weights[index][chosen])
-        codes.append(np.zeros(len(chosen), np.uint8) if part.codes is None else part.codes[index][chosen])
-        detail.append(np.zeros(len(chosen), np.uint64) if part.detail is None else part.detail[index][chosen])
+    for chunk in part.keys:
+        numbers[offset : offset + len(chunk)] = chunk >> top
         offset += len(chunk)
-    return Slice(
-        rows=np.concatenate([np.zeros(0, np.int64), *rows]),
-        keys=np.concatenate([np.zeros(0, np.uint64), *keys]),
-        weights=np.concatenate([np.zeros(0, np.uint64), *weights]),
-        codes=np.concatenate([np.zeros(0, np.uint8), *codes]),
-        detail=np.concatenate([np.zeros(0, np.uint64), *detail]),
+    index = np.int32 if total < 2**31 else np.int64
+    order = cast(Rows, np.argsort(numbers, kind="stable").astype(index))
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(numbers, minlength=1 << PARTITION_BITS))])
+    del numbers
+    places = np.empty(total, index)
+    places[order] = np.arange(total, dtype=index)
+
+    def placed(chunks: Sequence[npt.NDArray[Value]] | None, dtype: type[Value]) -> npt.NDArray[Value] | None:
+        if chunks is None:
+            return None
+        laid: npt.NDArray[Value] = np.empty(total, dtype)
+        start = 0
+        for chunk in chunks:
+            laid[places[start : start + len(chunk)]] = chunk
+            start += len(chunk)
+        return laid
+
+    keys, weights = placed(part.keys, np.uint64), placed(part.weights, np.uint64)
+    assert keys is not None and weights is not None
+    return Partitioned(
+        rows=order,
+        keys=keys,
+        weights=weights,
+        codes=placed(part.codes, np.uint8),
+        detail=weights if part.detail is part.weights else placed(part.detail, np.uint64),
+        bounds=bounds,
     )
 
 
@@ -177,34 +211,61 @@ def group_by_hash(hashes: Sequence[U64]) -> Groups:
     return Groups(rows=rows, starts=starts, sizes=np.diff(starts, append=total))
 
 
+Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def _each_slice(work: Callable[[int], Result], workers: int) -> list[Result]:
-    """``work`` on every slice number, on up to ``workers`` threads (numpy releases the GIL)."""
-    numbers = range(1 << PARTITION_BITS)
-    if workers <= 1:
-        return [work(number) for number in numbers]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(work, numbers))
+def _on_threads(work: Callable[[Item], Result], items: Sequence[Item], workers: int) -> list[Result]:
+    """``work`` on every item, results in order, on the calling thread and up to ``workers - 1`` more.
+
+    numpy releases the GIL, so the threads run at once. The calling thread takes its share: each
+    thread that allocates keeps a malloc arena of its own, which is memory the screen cannot spare.
+    """
+    results: list[Result | None] = [None] * len(items)
+    taken = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                index = next(taken, None)
+            if index is None:
+                return
+            results[index] = work(items[index])
+
+    helpers = [threading.Thread(target=drain, name=f"screen-{n}") for n in range(1, max(1, workers))]
+    for helper in helpers:
+        helper.start()
+    try:
+        drain()
+    finally:
+        for helper in helpers:
+            helper.join()
+    return cast(list[Result], results)
 
 
-def sums_per_key(keys: Chunks, values: Chunks, targets: U64, workers: int = 1) -> U64:
-    """For each of ``targets``, the sum of ``values`` over the ``keys`` equal to it (0 if none)."""
+SLICES: Final = range(1 << PARTITION_BITS)
+
+
+def sums_per_key(summed: Part | Partitioned, targets: U64, workers: int = 1) -> U64:
+    """For each of ``targets``, the sum of ``summed``'s weights over its keys equal to it (0 if none)."""
     found = np.zeros(len(targets), dtype=np.uint64)
-    summed, wanted = Part(keys=keys, weights=values), Part(keys=[targets], weights=[targets])
-    summed_numbers, wanted_numbers = slicing(summed), slicing(wanted)
+    summed_laid = _laid(summed)
+    wanted_laid = partition(Part(keys=[targets], weights=[targets]))
 
     def work(number: int) -> None:
-        pieces = slice_of(summed, number, summed_numbers)
-        chosen = slice_of(wanted, number, wanted_numbers)
+        pieces, chosen = summed_laid.slice(number), wanted_laid.slice(number)
         groups = group_by_hash([pieces.keys, chosen.keys])
         per_group = groups.sums(np.concatenate([pieces.weights, np.zeros(len(chosen.keys), np.uint64)]))
         positions = np.flatnonzero(groups.rows >= len(pieces.keys))
         found[chosen.rows[groups.rows[positions] - len(pieces.keys)]] = per_group[groups.group_of(positions)]
 
-    _each_slice(work, workers)  # slices write disjoint targets
+    _on_threads(work, SLICES, workers)  # slices write disjoint targets
     return found
+
+
+def _laid(part: Part | Partitioned) -> Partitioned:
+    return part if isinstance(part, Partitioned) else partition(part)
 
 
 @dataclass(frozen=True)
@@ -216,29 +277,30 @@ class Suspects:
     detail_differs: list[Bools]
 
 
-def suspect_rows(parts: Sequence[Part], detail_needs_one: int, workers: int = 1) -> Suspects:
+def suspect_rows(parts: Sequence[Part | Partitioned], detail_needs_one: int, workers: int = 1) -> Suspects:
     """The records in suspect groups (see ``MATCHED_WORDS``), the parts' records grouped together.
 
     ``detail`` is summed again over the few suspect groups alone; a group "differs in detail" if
     that sum is not 0 or it has not exactly one record coded ``detail_needs_one``. The slices run
-    on up to ``workers`` threads.
+    on up to ``workers`` threads. A caller short of memory partitions each part as soon as it has
+    it, and drops its source.
     """
-    numbers = [slicing(part) for part in parts]
+    laid = [_laid(part) for part in parts]
 
-    def work(number: int) -> list[tuple[I64, Bools]]:
-        pieces = [slice_of(part, number, sliced) for part, sliced in zip(parts, numbers, strict=True)]
+    def work(number: int) -> list[tuple[Rows, Bools]]:
+        pieces = [part.slice(number) for part in laid]
         found = _suspects_among(pieces, detail_needs_one)
         return [(piece.rows[found.positions[i]], found.detail_differs[i]) for i, piece in enumerate(pieces)]
 
-    positions: list[list[I64]] = [[] for _ in parts]
+    positions: list[list[Rows]] = [[] for _ in parts]
     differs: list[list[Bools]] = [[] for _ in parts]
-    for result in _each_slice(work, workers):
+    for result in _on_threads(work, SLICES, workers):
         for i, (rows, flags) in enumerate(result):
             positions[i].append(rows)
             differs[i].append(flags)
     merged = Suspects(positions=[], detail_differs=[])
     for part_positions, part_differs in zip(positions, differs, strict=True):
-        joined = np.concatenate(part_positions)
+        joined = np.concatenate(part_positions).astype(np.int64)
         order = np.argsort(joined, kind="stable")
         merged.positions.append(joined[order])
         merged.detail_differs.append(np.concatenate(part_differs)[order])

@@ -60,7 +60,8 @@ def test_hashes_equal_above_the_row_bits_share_a_group():
 
 def test_sums_per_key_gives_zero_to_keys_without_values():
     three, four, eight = 3 << 40, 4 << 40, 8 << 40  # hashes differ in their high bits
-    found = screen.sums_per_key([u64(three, four), u64(three)], [u64(1, 2), u64(5)], u64(four, three, eight))
+    summed = screen.Part(keys=[u64(three, four), u64(three)], weights=[u64(1, 2), u64(5)])
+    found = screen.sums_per_key(summed, u64(four, three, eight))
     assert found.tolist() == [2, 6, 0]
 
 
@@ -78,10 +79,36 @@ def test_slices_on_threads_give_the_same_suspects():
     one, two = (screen.suspect_rows([part], screen.SALES_ORDER, workers) for workers in (1, 2))
     assert one.positions[0].tolist() == two.positions[0].tolist()
     assert one.detail_differs[0].tolist() == two.detail_differs[0].tolist()
-    found = screen.sums_per_key(
-        [keys[:2_000], keys[2_000:]], [weights[:2_000], weights[2_000:]], keys[:100], workers=2
+    found = screen.sums_per_key(part, keys[:100], workers=2)
+    alone = screen.sums_per_key(screen.Part(keys=[keys], weights=[weights]), keys[:100])
+    assert found.tolist() == alone.tolist()
+
+
+def test_partition_lays_each_slice_out_whole_and_in_row_order():
+    rng = np.random.default_rng(11)
+    keys = rng.integers(0, 2**63, 3_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    weights = rng.integers(0, 2**63, 3_000, dtype=np.int64).astype(np.uint64)
+    codes = rng.integers(0, 6, 3_000).astype(np.uint8)
+    chunks = [slice(0, 1_000), slice(1_000, 1_001), slice(1_001, 3_000)]
+    laid = screen.partition(
+        screen.Part(
+            keys=[keys[c] for c in chunks],
+            weights=[weights[c] for c in chunks],
+            codes=[codes[c] for c in chunks],
+        )
     )
-    assert found.tolist() == screen.sums_per_key([keys], [weights], keys[:100]).tolist()
+    slice_of_row = keys >> np.uint64(64 - screen.PARTITION_BITS)
+    seen: list[int] = []
+    for number in screen.SLICES:
+        piece = laid.slice(number)
+        expected_rows = np.flatnonzero(slice_of_row == number)
+        assert piece.rows.tolist() == expected_rows.tolist()
+        assert piece.keys.tolist() == keys[expected_rows].tolist()
+        assert piece.weights.tolist() == weights[expected_rows].tolist()
+        assert piece.codes.tolist() == codes[expected_rows].tolist()
+        assert not piece.detail.any()  # no detail given: zeros
+        seen += piece.rows.tolist()
+    assert sorted(seen) == list(range(3_000))
 
 
 def test_sums_wrap_modulo_two_to_the_64():
