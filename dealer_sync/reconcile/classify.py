@@ -486,8 +486,9 @@ class _Run:
 
         Also sets ``line_suspect_rows`` (suspect orders whose line sums differ from their sales
         order's, or that have no single one) and ``suspect_lines`` (those orders' portal lines).
-        Each frame is hashed in one pass (sums modulo 2**64 in polars' wrapping UInt64 arithmetic)
-        and its hash columns are read in place, chunk by chunk.
+        Each frame is hashed in one pass (sums modulo 2**64 in polars' wrapping UInt64 arithmetic);
+        its hash columns, read in place chunk by chunk, are laid out for the screen's slices
+        (``screen.partition``) before the next frame is hashed.
         """
         zero = pl.lit(0, dtype=pl.UInt64)
 
