@@ -187,8 +187,11 @@ def test_a_write_made_just_before_a_kill_is_in_the_audit_log(world_factory, tmp_
 def test_two_overlapping_runs_post_each_order_once(world_factory, tmp_path):
     """Two processes start order_to_invoice together over the same orders; no order is posted twice."""
     world = world_factory(NetworkSpec(seed=72, orders=120, bad_share=0.1), minute_seconds=1.0)
-    set_faults(world, latency_ms=25, methods=["POST"])  # ~15 s of posting: both runs are in it
-    env = child_environment()
+    set_faults(world, latency_ms=25, methods=["POST"])
+    # Each run paces itself to 8 requests a second per system: ~216 ledger calls keep the first run
+    # posting for 25+ s however many requests it keeps in flight, so the second is in it even when
+    # a loaded Prefect server takes many seconds to start its flow run (15 s was seen in CI).
+    env = {**child_environment(), **{f"DEALER_SYNC_ZOHO_{s}__REQUESTS_PER_MINUTE": "8" for s in SYSTEMS}}
     runs = [FlowProcess.spawn(tmp_path, f"overlap-{n}", env, warm_flow=True) for n in range(2)]
     try:
         for run in runs:
