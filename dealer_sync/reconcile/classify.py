@@ -372,6 +372,19 @@ def _order_columns(orders: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _laid_out(query: pl.LazyFrame, *, detail_is_weight: bool = False) -> screen.Partitioned:
+    """Hash one frame (``query``: columns ``key``, ``weight`` and, if the records are not all lines,
+    ``code``) and lay it out for the screen's slices. The hashed frame is dropped on return, so the
+    hashes are held once, not twice. ``detail_is_weight``: each record's detail weight is its weight.
+    """
+    (hashed,) = _collect(query)
+    weights = _chunks(hashed, "weight")
+    codes = _chunks(hashed, "code") if "code" in hashed.columns else None
+    return screen.partition(
+        screen.Part(_chunks(hashed, "key"), weights, codes, weights if detail_is_weight else None)
+    )
+
+
 def _index(*parts: np.ndarray) -> pl.Series:
     """Row numbers, ascending, as polars' index type."""
     return pl.Series(np.sort(np.concatenate(parts)), dtype=pl.get_index_type())
@@ -499,15 +512,13 @@ class _Run:
                 chosen = pl.when(condition).then(pl.lit(value, dtype=pl.UInt8)).otherwise(chosen)
             return chosen.alias("code")
 
-        # Each frame is laid out for the screen as soon as it is hashed, and dropped: the hashes are
-        # then held once, not twice.
-        (so_lines,) = _collect(
+        # Each frame is laid out for the screen as soon as it is hashed, and dropped (``_laid_out``):
+        # the hashes are then held once, not twice.
+        so_lines_laid = _laid_out(
             self.snapshots.lazy("sales_order_lines").select(
-                _key_hash("so_key").alias("so"), _line_weight().alias("weight")
+                _key_hash("so_key").alias("key"), _line_weight().alias("weight")
             )
         )
-        so_lines_laid = screen.partition(screen.Part(_chunks(so_lines, "so"), _chunks(so_lines, "weight")))
-        del so_lines
         (sales_orders,) = _collect(
             self.snapshots.lazy("sales_orders").select(
                 _key_hash("order_key").alias("key"),
@@ -535,7 +546,7 @@ class _Run:
             )
         )
         del sales_orders, so_line_sums
-        (orders,) = _collect(
+        orders_laid = _laid_out(
             self.snapshots.lazy("portal_orders").select(
                 _key_hash("order_key").alias("key"),
                 (
@@ -548,11 +559,7 @@ class _Run:
                 ),
             )
         )
-        orders_laid = screen.partition(
-            screen.Part(_chunks(orders, "key"), _chunks(orders, "weight"), _chunks(orders, "code"))
-        )
-        del orders
-        (invoices,) = _collect(
+        invoices_laid = _laid_out(
             self.snapshots.lazy("invoices").select(
                 _key_hash("order_key").alias("key"),
                 pl.when(_is_void())
@@ -562,18 +569,12 @@ class _Run:
                 code((_is_void(), screen.VOID_INVOICE), otherwise=screen.LIVE_INVOICE),
             )
         )
-        invoices_laid = screen.partition(
-            screen.Part(_chunks(invoices, "key"), _chunks(invoices, "weight"), _chunks(invoices, "code"))
-        )
-        del invoices
-        (lines,) = _collect(
+        lines_laid = _laid_out(
             self.snapshots.lazy("portal_lines").select(
                 _key_hash("order_key").alias("key"), _line_weight().alias("weight")
-            )
+            ),
+            detail_is_weight=True,
         )
-        line_weights = _chunks(lines, "weight")
-        lines_laid = screen.partition(screen.Part(_chunks(lines, "key"), line_weights, None, line_weights))
-        del lines, line_weights
         found = screen.suspect_rows(
             [orders_laid, invoices_laid, so_laid, lines_laid],
             detail_needs_one=screen.SALES_ORDER,
