@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealer_sync.store import SyncStore
@@ -64,27 +64,6 @@ def seeded_sandbox(
         yield world
 
 
-EPHEMERAL_SERVER_STARTUP_SECONDS: Final = 90
-"""How long the demo lets Prefect's temporary server take to start. Prefect's default, 20 s, is
-not enough on a busy two-core machine, where the demo then fails before any flow has run."""
-_STARTUP_SETTING: Final = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
-
-
-@contextmanager
-def patient_ephemeral_server() -> Iterator[None]:
-    """Give the temporary Prefect server ``EPHEMERAL_SERVER_STARTUP_SECONDS`` to start, unless the
-    user has set ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``: theirs wins."""
-    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
-
-    if _STARTUP_SETTING in os.environ:
-        yield
-        return
-    with temporary_settings(
-        {PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: EPHEMERAL_SERVER_STARTUP_SECONDS}
-    ):
-        yield
-
-
 def _document_counts(world: SandboxWorld) -> dict[str, int]:
     return {
         "sales_orders": len(world.zoho.inventory.state.list_salesorders()),
@@ -119,7 +98,7 @@ def run_demo(
     result = DemoResult(data_dir=data_dir, target=target)
     saved = dict(os.environ)
     try:
-        with patient_ephemeral_server(), seeded_sandbox(data_dir, spec, minute_seconds, target) as world:
+        with seeded_sandbox(data_dir, spec, minute_seconds, target) as world:
             env = world.env
             os.environ.update(env)
             result.flows.append(inventory_refresh(full=True))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -75,3 +78,24 @@ def prefect_api_url() -> str:
             "export PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
     return str(url)
+
+
+EPHEMERAL_SERVER_STARTUP_SECONDS: Final = 90
+"""How long a command that runs flows in this process (``run``, ``demo``) lets Prefect's temporary
+server take to start when no PREFECT_API_URL is set. Prefect's default, 20 s, is not enough on a busy
+two-core machine, where the command then fails before any flow has run."""
+
+
+@contextmanager
+def patient_ephemeral_server() -> Iterator[None]:
+    """Give the temporary Prefect server ``EPHEMERAL_SERVER_STARTUP_SECONDS`` to start, unless the
+    user has set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: theirs wins."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.name in os.environ:
+        yield
+        return
+    with temporary_settings(
+        {PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: EPHEMERAL_SERVER_STARTUP_SECONDS}
+    ):
+        yield

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from dealer_sync.cli.common import AccountingTargetOption, fail, load_settings, print_json
+from dealer_sync.cli.common import (
+    AccountingTargetOption,
+    fail,
+    load_settings,
+    patient_ephemeral_server,
+    print_json,
+)
 
 
 def demo(
@@ -28,7 +34,8 @@ def demo(
     settings = load_settings()
     data_dir = Path(settings.data_dir) / "demo"
     try:
-        result = run_demo(data_dir, NetworkSpec(seed=seed, orders=orders), target=target.value)
+        with patient_ephemeral_server():
+            result = run_demo(data_dir, NetworkSpec(seed=seed, orders=orders), target=target.value)
     except Exception as exc:  # the flows have logged the details; say what failed and where
         fail(f"demo failed: {type(exc).__name__}: {exc}")
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dealer_sync.cli.common import fail, print_json
+from dealer_sync.cli.common import fail, patient_ephemeral_server, print_json
 
 app = typer.Typer(help="Run a flow once, in this process.", no_args_is_help=True)
 
@@ -52,7 +52,8 @@ def report(summary: dict[str, Any], as_json: bool) -> None:
 
 def _run(call: Any) -> dict[str, Any]:
     try:
-        return dict(call())
+        with patient_ephemeral_server():
+            return dict(call())
     except Exception as exc:
         fail(f"the run failed: {type(exc).__name__}: {exc}")
 

@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dealer_sync.cli import app
+from dealer_sync.cli.common import EPHEMERAL_SERVER_STARTUP_SECONDS, patient_ephemeral_server
 from dealer_sync.store import QuarantineItem, SyncStore
 
 runner = CliRunner()
@@ -135,3 +136,16 @@ def test_run_validates_the_window_before_any_flow_starts(env):
         result = invoke("run", "order-to-invoice", *args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output
+
+
+def test_commands_wait_longer_for_prefects_temporary_server_unless_told_otherwise(monkeypatch):
+    """Prefect gives its temporary server 20 s to start; on a busy two-core machine `make demo` failed
+    there before any flow ran. A value the user set is kept."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
+    with patient_ephemeral_server():
+        assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() == EPHEMERAL_SERVER_STARTUP_SECONDS
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "33")
+    with patient_ephemeral_server():
+        assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() != EPHEMERAL_SERVER_STARTUP_SECONDS
