@@ -449,7 +449,7 @@ def read_query(connection: Any, query: str, schema: Mapping[str, pl.DataType]) -
         table = cursor.fetch_arrow_table()
     frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
-    return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(dict(schema))
+    return frame.select(pl.col(column).cast(dtype) for column, dtype in schema.items())
 
 
 def _table(name: str, where: str = "") -> str:
@@ -457,13 +457,13 @@ def _table(name: str, where: str = "") -> str:
 
 
 @contextmanager
-def reading(url: str) -> Iterator[Any]:
-    """An ADBC connection with the session settings the reads want."""
+def reading(url: str, *settings: str) -> Iterator[Any]:
+    """An ADBC connection with the session settings the reads want (``PG_SESSION``, then ``settings``)."""
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(url, autocommit=True) as connection:
         with connection.cursor() as cursor:
-            for statement in PG_SESSION:
+            for statement in (*PG_SESSION, *settings):
                 cursor.execute(statement)
         yield connection
 
@@ -523,9 +523,7 @@ def line_orders(sales_orders: pl.DataFrame, portal_sums: pl.DataFrame, so_sums: 
 
 def _read_lines(url: str, sales_orders: Future[pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """On its own connection: sum the lines per document, pick the line orders, read only their lines."""
-    with reading(url) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SET enable_hashagg = off")
+    with reading(url, "SET enable_hashagg = off") as connection:
         portal_sums = read_query(connection, line_sums("portal_lines", "order_key"), LINE_SUMS_SCHEMA)
         so_sums = read_query(connection, line_sums("sales_order_lines", "so_key"), LINE_SUMS_SCHEMA)
         chosen = line_orders(sales_orders.result(), portal_sums, so_sums)
