@@ -181,13 +181,17 @@ def run_target(setup: Setup, orders: int, root: Path) -> Result:
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
             report = _post_rounds(env, env.ledger, keys, run_id, max_rounds=3, lease_seconds=3600.0)
-            env.accounting.finalize_invoices(list(report.done.values()))
+            unfinalized = env.accounting.finalize_invoices(list(report.done.values()))
             wall = time.perf_counter() - started
             calls = setup.binding_calls(world) - before
             posted = len(report.done)
-            if report.failed or report.deferred:
+            if report.failed or report.deferred or unfinalized:
                 logging.getLogger("bench").warning(
-                    "%s: %d failed, %d deferred", setup.target, len(report.failed), len(report.deferred)
+                    "%s: %d failed, %d deferred, %d not finalized",
+                    setup.target,
+                    len(report.failed),
+                    len(report.deferred),
+                    len(unfinalized),
                 )
             return Result(setup, len(keys), posted, wall, calls, (load_before, os.getloadavg()[0]))
     finally:

@@ -275,9 +275,11 @@ def post_one_order(index: int) -> str:
     books: ZohoBooksClient = _clients[LEDGER]
     inventory_order, books_order = _mapped[index]
     sales_order = inventory.create_sales_order(inventory_order)
-    inventory.confirm_sales_orders([sales_order.salesorder_id])
+    for error in inventory.confirm_sales_orders([sales_order.salesorder_id]).values():
+        raise error  # the naive loop fails the task, as a raising client would
     invoice = books.create_invoice(books_order)
-    books.mark_invoices_sent([invoice.invoice_id])
+    for error in books.mark_invoices_sent([invoice.invoice_id]).values():
+        raise error
     return invoice.invoice_id
 
 

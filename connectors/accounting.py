@@ -18,7 +18,9 @@ checks them against each simulator):
 * ``find_invoices`` returns the ids of invoices carrying our number: none, one, or (a fault of
   the ledger's) several.
 * ``finalize_invoices`` makes created invoices count as receivables (Zoho's drafts are marked
-  sent); it is harmless to repeat and a no-op where the ledger has no draft state.
+  sent); it is harmless to repeat and a no-op where the ledger has no draft state. It answers
+  the invoices it could not finalize (id -> error; empty when all are), so one failure holds back
+  only its own order; an AUTH failure is raised.
 * ``changed`` yields pages of ``LedgerRow``: documents changed at or after ``since`` (a superset
   is allowed; rows without a change time are never dropped by the caller's window).
 * ``invoices_for_period`` yields every invoice as canonical ``Invoice`` (open ones anywhere in
@@ -88,7 +90,7 @@ class AccountingSystem(Protocol):
 
     def find_invoices(self, document_number: str) -> list[str]: ...
 
-    def finalize_invoices(self, invoice_ids: Sequence[str]) -> None: ...
+    def finalize_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]: ...
 
     def changed(self, kind: DocumentKind, since: datetime | None) -> Iterator[list[LedgerRow]]: ...
 

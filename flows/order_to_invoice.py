@@ -10,7 +10,6 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from dealer_sync.models import Order
 from dealer_sync.store import OutboxStatus
-from dealer_sync.store.outbox import OutboxState
 from expectations.suites import ORDER_LINES
 from expectations.warm import warm_up_in_background
 from flows.alerts import alert_ops
@@ -20,6 +19,7 @@ from tasks.environment import SyncEnvironment
 from tasks.order_to_invoice import (
     FLOW,
     OrderIntents,
+    PostedDocuments,
     fetch_portal_orders,
     map_and_validate_orders,
     mark_portal_orders_invoiced,
@@ -121,13 +121,13 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[Order]]) -> None:
     try:
         _, quarantined = futures["mapped"].result()
         run.outcomes.quarantined(quarantined)
-        so_states: dict[str, OutboxState] = futures["sales_orders"].result()
-        invoice_states: dict[str, OutboxState] = futures["invoices"].result()
+        sales_orders: PostedDocuments = futures["sales_orders"].result()
+        invoices: PostedDocuments = futures["invoices"].result()
         invoiced = set(futures["marked"].result())
         intents: list[OrderIntents] = futures["intents"].result()
         for intent in intents:
-            so = so_states.get(intent.sales_order_key)
-            inv = invoice_states.get(intent.invoice_key)
+            so = sales_orders.states.get(intent.sales_order_key)
+            inv = invoices.states.get(intent.invoice_key)
             if intent.order_id in invoiced:
                 run.outcomes.synced("order", [intent.order_id])
             elif so is not None and so.status is OutboxStatus.FAILED:
@@ -137,7 +137,12 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[Order]]) -> None:
             elif inv is not None and inv.status is OutboxStatus.FAILED:
                 run.outcomes.quarantined_key("order", intent.order_id, f"invoice refused: {inv.last_error}")
             else:
-                last = (inv.last_error if inv else None) or (so.last_error if so else None)
+                last = (
+                    invoices.unfinished.get(intent.invoice_key)
+                    or sales_orders.unfinished.get(intent.sales_order_key)
+                    or (inv.last_error if inv else None)
+                    or (so.last_error if so else None)
+                )
                 run.outcomes.deferred("order", intent.order_id, last or "not posted yet")
     except Exception as exc:  # one failed batch must not hide the others
         run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from connectors.http.errors import ConnectorError
 from dealer_sync.models import MappedOrder, Order, OrderStatus
 from dealer_sync.records import Rejected
 from dealer_sync.store import Intent, OutboxStatus, QuarantineItem
@@ -43,6 +44,29 @@ class OrderIntents:
     version: int
     sales_order_key: str
     invoice_key: str
+
+
+@dataclass(frozen=True)
+class PostedDocuments:
+    """A batch's documents in one target after posting: their outbox states, and those created
+    whose follow-up step (confirm, mark sent) failed. Such a document is done in the outbox but
+    not ready: its order waits for the next run, which repeats the step (it is harmless to)."""
+
+    states: dict[str, OutboxState]
+    unfinished: dict[str, str]  # outbox key -> why its follow-up step failed
+
+    def ready(self, key: str) -> bool:
+        state = self.states.get(key)
+        return state is not None and state.status is OutboxStatus.DONE and key not in self.unfinished
+
+
+def follow_up(
+    step: str, states: dict[str, OutboxState], ids: list[str], failed: dict[str, ConnectorError]
+) -> PostedDocuments:
+    """The batch's states with each document whose ``step`` failed named, by its outbox key."""
+    key_of = {state.external_id: key for key, state in states.items() if state.external_id}
+    unfinished = {key_of[doc_id]: f"{step} failed: {error}" for doc_id, error in failed.items()}
+    return PostedDocuments(states, unfinished)
 
 
 def worker_name(run_id: str) -> str:
@@ -184,7 +208,7 @@ def _quarantine_rejected(env: SyncEnvironment, run_id: str, report: PostReport) 
 @batch_task("post_sales_orders")
 def post_sales_orders(
     env: SyncEnvironment, run_id: str, intents: list[OrderIntents], max_rounds: int, lease_seconds: float
-) -> dict[str, OutboxState]:
+) -> PostedDocuments:
     """Create missing sales orders, then confirm every one whose invoice is still to come."""
     keys = [i.sales_order_key for i in intents]
     _post_rounds(env, INVENTORY, keys, run_id, max_rounds, lease_seconds)
@@ -201,8 +225,10 @@ def post_sales_orders(
             or invoices[intent.invoice_key].status is not OutboxStatus.DONE
         )
     ]
-    env.inventory.confirm_sales_orders(to_confirm)  # idempotent: a crash before it is healed here
-    return states
+    # Idempotent: a crash before it is healed here. An order whose confirm failed is not invoiced
+    # in this run (stock first, then money); the next run confirms it again.
+    failed = env.inventory.confirm_sales_orders(to_confirm)
+    return follow_up("confirming the sales order", states, to_confirm, failed)
 
 
 @batch_task("post_invoices")
@@ -210,32 +236,30 @@ def post_invoices(
     env: SyncEnvironment,
     run_id: str,
     intents: list[OrderIntents],
-    sales_orders: dict[str, OutboxState],
+    sales_orders: PostedDocuments,
     max_rounds: int,
     lease_seconds: float,
-) -> dict[str, OutboxState]:
-    """Invoice the orders whose sales order exists (stock first, then money)."""
-    ready = [
-        i.invoice_key
-        for i in intents
-        if (so := sales_orders.get(i.sales_order_key)) is not None and so.status is OutboxStatus.DONE
-    ]
+) -> PostedDocuments:
+    """Invoice the orders whose sales order exists and is confirmed (stock first, then money)."""
+    ready = [i.invoice_key for i in intents if sales_orders.ready(i.sales_order_key)]
     _post_rounds(env, env.ledger, ready, run_id, max_rounds, lease_seconds)
     states = env.store.outbox.states([i.invoice_key for i in intents])
     created = [s.external_id for s in states.values() if s.status is OutboxStatus.DONE and s.external_id]
-    env.accounting.finalize_invoices(created)  # before the portal is marked: a crash here heals next run
-    return states
+    # Before the portal is marked: a crash here heals next run, and so does an invoice whose
+    # finalizing failed (it stays unmarked in the portal until then).
+    failed = env.accounting.finalize_invoices(created)
+    return follow_up("finalizing the invoice", states, created, failed)
 
 
 @batch_task("mark_portal_orders_invoiced")
 def mark_portal_orders_invoiced(
-    env: SyncEnvironment, intents: list[OrderIntents], invoices: dict[str, OutboxState]
+    env: SyncEnvironment, intents: list[OrderIntents], invoices: PostedDocuments
 ) -> list[str]:
     """Set invoiced orders to invoiced in the portal; return the ids now invoiced there."""
     done = [
-        (i.order_id, i.version, invoices[i.invoice_key].reference)
+        (i.order_id, i.version, invoices.states[i.invoice_key].reference)
         for i in intents
-        if i.invoice_key in invoices and invoices[i.invoice_key].status is OutboxStatus.DONE
+        if invoices.ready(i.invoice_key)
     ]
     env.portal.mark_invoiced(done)
     invoiced, _ = env.portal.orders(

@@ -26,12 +26,24 @@ def in_flight_for(max_concurrent: int) -> int:
     return max(1, min(max_concurrent, MAX_IN_FLIGHT))
 
 
-def call_each(call: Callable[[Item], object], items: Sequence[Item], in_flight: int) -> None:
-    """``call`` on every item, up to ``in_flight`` at once, for writes that are all-or-retry (confirm,
-    mark sent): the first ConnectorError is raised once the calls already running have ended."""
-    for _, answer in overlapped(call, items, in_flight):
+def call_each(
+    call: Callable[[Item], object], items: Sequence[Item], in_flight: int
+) -> dict[int, ConnectorError]:
+    """``call`` on every item, up to ``in_flight`` at once, for follow-up writes that are harmless to
+    repeat (confirm, mark sent); returns the index and error of each item that failed.
+
+    One item's failure is that item's: its document waits for the next run, the others go on. An
+    AUTH failure is raised (every item would meet it; a human must act) once the calls already
+    running have ended.
+    """
+    failed: dict[int, ConnectorError] = {}
+    for index, answer in overlapped(call, items, in_flight):
         if isinstance(answer, ConnectorError):
-            raise answer
+            failed[index] = answer
+    for error in failed.values():
+        if error.kind is ErrorKind.AUTH:
+            raise error
+    return failed
 
 
 def overlapped(

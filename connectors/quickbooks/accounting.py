@@ -65,8 +65,9 @@ class QuickBooksAccounting:
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.id for invoice in self.client.find_invoices(document_number)]
 
-    def finalize_invoices(self, invoice_ids: Sequence[str]) -> None:
+    def finalize_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]:
         """Nothing to do: QBO has no draft state for invoices."""
+        return {}
 
     def changed(self, kind: DocumentKind, since: datetime | None) -> Iterator[list[LedgerRow]]:
         """Pages of documents whose ``MetaData.LastUpdatedTime`` is at or after ``since``."""

@@ -53,8 +53,9 @@ class TallyAccounting:
     def find_invoices(self, document_number: str) -> list[str]:
         return [voucher.id for voucher in self.client.find_invoices(document_number)]
 
-    def finalize_invoices(self, invoice_ids: Sequence[str]) -> None:
+    def finalize_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]:
         """Nothing to do: Tally has no draft state."""
+        return {}
 
     def changed(self, kind: DocumentKind, since: datetime | None) -> Iterator[list[LedgerRow]]:
         del since  # no change times to filter on: every voucher of the kind is read

@@ -66,8 +66,9 @@ class XeroAccounting:
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]
 
-    def finalize_invoices(self, invoice_ids: Sequence[str]) -> None:
+    def finalize_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]:
         """Nothing to do: invoices are created AUTHORISED, receivable from the start."""
+        return {}
 
     def changed(self, kind: DocumentKind, since: datetime | None) -> Iterator[list[LedgerRow]]:
         pages: Callable[[datetime | None], Iterator[list[dict[str, Any]]]] = {

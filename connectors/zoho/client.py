@@ -122,17 +122,13 @@ class ZohoClient:
             )
         return body
 
-    def call_again_if_uncertain(
+    def call_repeatable(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """A write that is harmless to repeat (confirm, mark sent): said once more after an
-        outcome that is unknown, instead of a lookup."""
-        try:
-            return self.call(method, path, params=params, write=True)
-        except ZohoError as exc:
-            if exc.kind is not ErrorKind.UNCERTAIN:
-                raise
-            return self.call(method, path, params=params, write=True)
+        """A write that is harmless to repeat (confirm, mark sent): the transport retries it like a
+        read, through 5xx and timeouts within its bounds, since saying it twice changes nothing.
+        (A create is not repeatable: after doubt it is looked up, never sent again blindly.)"""
+        return self.call(method, path, params=params, write=False)
 
     def pages(
         self, path: str, key: str, id_field: str, params: Mapping[str, Any] | None = None

@@ -57,8 +57,8 @@ class ZohoBooksAccounting:
     def find_invoices(self, document_number: str) -> list[str]:
         return [invoice.invoice_id for invoice in self.client.find_invoices(document_number)]
 
-    def finalize_invoices(self, invoice_ids: Sequence[str]) -> None:
-        self.client.mark_invoices_sent(invoice_ids)
+    def finalize_invoices(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]:
+        return self.client.mark_invoices_sent(invoice_ids)
 
     def changed(self, kind: DocumentKind, since: datetime | None) -> Iterator[list[LedgerRow]]:
         """Invoices filter on change time; payments come newest first, so reading stops at

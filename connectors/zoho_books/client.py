@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from connectors.http.errors import ConnectorError
 from connectors.http.overlap import call_each
 from connectors.zoho.bodies import invoice_body
 from connectors.zoho.client import ZohoClient, zoho_time
@@ -27,13 +28,17 @@ class ZohoBooksClient(ZohoClient):
         )
         return ZohoInvoice.model_validate(body["invoice"])
 
-    def mark_invoices_sent(self, invoice_ids: Sequence[str]) -> None:
-        """Approve drafts so they count as receivables; marking a sent invoice again is harmless."""
+    def mark_invoices_sent(self, invoice_ids: Sequence[str]) -> dict[str, ConnectorError]:
+        """Approve drafts so they count as receivables; marking a sent invoice again is harmless.
+
+        Returns the invoices that could not be marked (id -> error), to be marked by a later run.
+        """
 
         def mark_sent(invoice_id: str) -> None:
-            self.call_again_if_uncertain("POST", f"/invoices/{invoice_id}/status/sent")
+            self.call_repeatable("POST", f"/invoices/{invoice_id}/status/sent")
 
-        call_each(mark_sent, invoice_ids, self.in_flight)
+        failed = call_each(mark_sent, invoice_ids, self.in_flight)
+        return {invoice_ids[index]: error for index, error in failed.items()}
 
     def find_invoices(self, invoice_number: str) -> list[ZohoInvoice]:
         body = self.call("GET", "/invoices", params={"invoice_number": invoice_number})

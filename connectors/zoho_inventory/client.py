@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from connectors.http.errors import ConnectorError
 from connectors.http.overlap import call_each
 from connectors.zoho.bodies import sales_order_body
 from connectors.zoho.client import ZohoClient, zoho_time
@@ -82,13 +83,18 @@ class ZohoInventoryClient(ZohoClient):
         body = self.call("GET", f"/salesorders/{salesorder_id}")
         return ZohoSalesOrder.model_validate(body["salesorder"])
 
-    def confirm_sales_orders(self, salesorder_ids: Sequence[str]) -> None:
-        """Confirm (and so reserve stock for) sales orders, 25 per call. Confirming twice is harmless."""
+    def confirm_sales_orders(self, salesorder_ids: Sequence[str]) -> dict[str, ConnectorError]:
+        """Confirm (and so reserve stock for) sales orders, 25 per call. Confirming twice is harmless.
+
+        Returns the sales orders that could not be confirmed (id -> error; a failed call fails
+        every id it carried), to be confirmed by a later run.
+        """
         chunks = [salesorder_ids[i : i + CONFIRM_BATCH] for i in range(0, len(salesorder_ids), CONFIRM_BATCH)]
 
         def confirm(chunk: Sequence[str]) -> None:
-            self.call_again_if_uncertain(
+            self.call_repeatable(
                 "POST", "/salesorders/status/confirmed", params={"salesorder_ids": ",".join(chunk)}
             )
 
-        call_each(confirm, chunks, self.in_flight)
+        failed = call_each(confirm, chunks, self.in_flight)
+        return {salesorder_id: error for index, error in failed.items() for salesorder_id in chunks[index]}

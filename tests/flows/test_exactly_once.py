@@ -225,13 +225,16 @@ def exceptions_markdown(run_id: str) -> str:
 
 
 def test_5xx_timeouts_and_429_bursts_defer_visibly_and_never_post_twice(world_factory, monkeypatch, caplog):
-    """20% 5xx, 5% hangs beyond the client timeout, a small per-minute budget: at most 3 runs."""
+    """20% 5xx, 5% hangs beyond the client timeout, a small per-minute budget: every good order is
+    invoiced by the end of the run or the next; each failure is a logged retry or a deferral."""
     world = world_factory(NetworkSpec(seed=73, orders=40, bad_share=0.1), minute_seconds=1.0)
     for system in SYSTEMS:
         monkeypatch.setenv(f"DEALER_SYNC_ZOHO_{system}__TIMEOUT_SECONDS", "1")
     set_faults(
         world,
-        seed=73,
+        # A fault seed whose draws hang the 5th, 17th and 26th request of each simulator: with
+        # seed 73 the first hang came at the 99th, and a run that needed fewer saw none.
+        seed=98,
         error_5xx_rate=0.2,
         timeout_rate=0.05,
         hang_seconds=2.0,
@@ -240,7 +243,7 @@ def test_5xx_timeouts_and_429_bursts_defer_visibly_and_never_post_twice(world_fa
     )
     caplog.set_level(logging.WARNING, logger="dealer_sync")
     states = []
-    for _ in range(3):
+    for _ in range(2):
         state = order_to_invoice(batch_size=10, return_state=True)
         states.append(state)
         if state.is_completed() and state.result()["deferred"] == 0:
@@ -252,8 +255,7 @@ def test_5xx_timeouts_and_429_bursts_defer_visibly_and_never_post_twice(world_fa
     print(f"\nfaults injected: {dict(faults)}; states: {[s.type.value for s in states]}")
     assert faults["error_5xx"] and faults["timeout"] and faults["rate_limit"]
 
-    assert_one_document_each(world)
-    assert not invoiced_in_portal(world) & set(world.network.bad_orders)
+    assert_posted_once_and_invoiced(world)
 
     rows = assert_every_run_conserved(world)
     assert len(rows) == len(states)

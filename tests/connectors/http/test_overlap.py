@@ -8,7 +8,7 @@ import time
 import pytest
 
 from connectors.http.errors import ConnectorError, ErrorKind
-from connectors.http.overlap import MAX_IN_FLIGHT, in_flight_for, overlapped
+from connectors.http.overlap import MAX_IN_FLIGHT, call_each, in_flight_for, overlapped
 
 
 class Gate:
@@ -84,6 +84,26 @@ def test_after_an_auth_failure_no_new_call_starts(in_flight: int) -> None:
     assert all(answers[i].kind is ErrorKind.AUTH for i in refused)  # type: ignore[union-attr]
     assert sorted(called) == list(range(in_flight))  # only the calls running when it came back
     assert set(refused) == set(range(20)) - {i for i in called if i != 0}
+
+
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_call_each_answers_the_items_that_failed_and_raises_only_auth(in_flight: int) -> None:
+    done: list[int] = []
+
+    def call(item: int) -> None:
+        if item in (1, 4):
+            raise ConnectorError(f"503 on {item}", kind=ErrorKind.RETRY)
+        done.append(item)
+
+    failed = call_each(call, list(range(6)), in_flight)
+    assert {i: e.message for i, e in failed.items()} == {1: "503 on 1", 4: "503 on 4"}
+    assert sorted(done) == [0, 2, 3, 5]  # one item's failure holds back none of the others
+
+    def revoked(item: int) -> None:
+        raise ConnectorError("token revoked", kind=ErrorKind.AUTH)
+
+    with pytest.raises(ConnectorError, match="token revoked"):
+        call_each(revoked, list(range(4)), in_flight)
 
 
 def test_any_other_exception_is_raised() -> None:

@@ -49,6 +49,8 @@ class ConnectorCase:
     create: Callable[[Any, MappedOrder], str]
     find: Callable[[Any, str], list[str]]
     created_count: Callable[[ZohoSandbox], int]
+    follow_up: Callable[[Any, list[str]], dict[str, ConnectorError]]  # confirm / mark sent
+    followed_up: Callable[[ZohoSandbox, str], bool]  # the simulator holds it confirmed / sent
 
 
 def _inventory_item(sandbox: ZohoSandbox, n: int) -> None:
@@ -72,6 +74,8 @@ CASES = [
         create=lambda c, o: c.create_sales_order(o).salesorder_id,
         find=lambda c, n: [so.salesorder_id for so in c.find_sales_orders(n)],
         created_count=lambda s: len(s.inventory.state.list_salesorders()),
+        follow_up=lambda c, ids: c.confirm_sales_orders(ids),
+        followed_up=lambda s, i: s.inventory.state.get_salesorder(i).status == "confirmed",
     ),
     ConnectorCase(
         name="zoho_books",
@@ -85,6 +89,8 @@ CASES = [
         create=lambda c, o: c.create_invoice(o).invoice_id,
         find=lambda c, n: [i.invoice_id for i in c.find_invoices(n)],
         created_count=lambda s: len(s.books.state.list_invoices()),
+        follow_up=lambda c, ids: c.mark_invoices_sent(ids),
+        followed_up=lambda s, i: s.books.state.get_invoice(i).base_status == "sent",
     ),
 ]
 
@@ -222,6 +228,28 @@ def test_the_declared_budget_keeps_us_under_the_vendor_limit(case, world):
     for _ in range(12):
         list(client.pages(case.list_path, case.list_key, case.list_id))
     assert case.simulator(world.sandbox).faults.status_count(429) == 0
+
+
+@cases
+def test_a_follow_up_write_is_retried_through_5xx_and_a_failure_is_answered_not_raised(case, world):
+    """Confirm and mark sent are harmless to repeat: the transport retries them like reads, and
+    what still fails is named per document, so one failure holds back only its own order."""
+    client = client_for(case, world)
+    ids = [case.create(client, mapped(case, world, f"PO-FU{n}")) for n in range(3)]
+    sim = case.simulator(world.sandbox)
+    sim.faults.update(error_5xx_rate=0.5, seed=15, methods=["POST"])  # seed 15: 500, 500, then 200
+    assert case.follow_up(client, ids[:1]) == {}  # through the 5xx, within FAST's 4 attempts
+    assert sim.faults.status_count(500) == 2 and case.followed_up(world.sandbox, ids[0])
+
+    sim.faults.update(error_5xx_rate=1.0)
+    failed = case.follow_up(client, ids[1:])
+    assert sorted(failed) == sorted(ids[1:]) and all(e.retryable for e in failed.values())
+    assert not any(case.followed_up(world.sandbox, i) for i in ids[1:])
+
+    sim.faults.update(error_5xx_rate=0.0)  # the next run says it again, and once is enough
+    assert case.follow_up(client, ids) == {}
+    assert all(case.followed_up(world.sandbox, i) for i in ids)
+    assert case.created_count(world.sandbox) == 3
 
 
 @cases
