@@ -8,7 +8,6 @@ from typing import Final
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from dealer_sync.models import Order
 from dealer_sync.store import OutboxStatus
 from expectations.suites import ORDER_LINES
 from expectations.warm import warm_up_in_background
@@ -20,7 +19,7 @@ from tasks.order_to_invoice import (
     FLOW,
     OrderIntents,
     PostedDocuments,
-    fetch_portal_orders,
+    list_portal_orders,
     map_and_validate_orders,
     mark_portal_orders_invoiced,
     post_invoices,
@@ -41,18 +40,18 @@ the inventory system's budget, so the ledger starts on invoices within seconds w
 full batches are prepared."""
 
 
-def batches_of(orders: list[Order], batch_size: int) -> list[list[Order]]:
+def batches_of(order_ids: list[str], batch_size: int) -> list[list[str]]:
     """A small first batch, then ``batch_size`` at a time."""
     first = min(batch_size, FIRST_BATCH)
-    return [orders[:first], *chunks(orders[first:], batch_size)] if orders else []
+    return [order_ids[:first], *chunks(order_ids[first:], batch_size)] if order_ids else []
 
 
 def order_stages(
     env: SyncEnvironment, run_id: str, max_rounds: int, lease_seconds: float
-) -> list[Stage[list[Order]]]:
-    """One batch's chain: check and map, record intents, sales orders, invoices, mark in the portal."""
+) -> list[Stage[list[str]]]:
+    """One batch's chain: read, check and map, record intents, sales orders, invoices, mark in the portal."""
     return [
-        Stage("mapped", "portal", lambda orders, _: map_and_validate_orders.submit(env, run_id, orders)),
+        Stage("mapped", "portal", lambda ids, _: map_and_validate_orders.submit(env, run_id, ids)),
         Stage("intents", "portal", lambda _, done: record_order_intents.submit(env, run_id, done["mapped"])),
         Stage(
             "sales_orders",
@@ -98,13 +97,10 @@ def order_to_invoice(
     with recorded_run(FLOW, since=since, until=until, parameters=parameters) as run:
         env = run.env
         warm_up_in_background(ORDER_LINES)  # GX's start-up overlaps the read, not the first batch
-        orders, rejected = fetch_portal_orders(env, run.run_id, since, until, order_ids)
-        run.outcomes.took_in("order", [o.id for o in orders] + [r.entity_key for r in rejected])
-        run.outcomes.quarantined(rejected)
-        batches = batches_of(orders, batch_size)
+        batches = batches_of(list_portal_orders(env, since, until, order_ids), batch_size)
         progress = Progress(FLOW, len(batches))
 
-        def batch_ended(batch: BatchFutures[list[Order]]) -> None:
+        def batch_ended(batch: BatchFutures[list[str]]) -> None:
             collect_batch(run, batch)
             progress.advance()
 
@@ -115,11 +111,17 @@ def order_to_invoice(
         return run.summary()
 
 
-def collect_batch(run: FlowRun, batch: BatchFutures[list[Order]]) -> None:
-    """Give every order of the batch exactly one outcome, even when the batch failed."""
+def collect_batch(run: FlowRun, batch: BatchFutures[list[str]]) -> None:
+    """Give every order the batch read exactly one outcome, even when the batch failed.
+
+    The orders read are taken in here; if reading failed, the batch's ids are (each deferred).
+    """
     futures = batch.futures
+    taken = batch.batch
     try:
-        _, quarantined = futures["mapped"].result()
+        accepted, quarantined = futures["mapped"].result()
+        taken = [order.id for order, _ in accepted] + [item.entity_key for item in quarantined]
+        run.outcomes.took_in("order", taken)
         run.outcomes.quarantined(quarantined)
         sales_orders: PostedDocuments = futures["sales_orders"].result()
         invoices: PostedDocuments = futures["invoices"].result()
@@ -146,6 +148,7 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[Order]]) -> None:
                 run.outcomes.deferred("order", intent.order_id, last or "not posted yet")
     except Exception as exc:  # one failed batch must not hide the others
         run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")
-        for order in batch.batch:
-            if ("order", order.id) not in run.outcomes.records:
-                run.outcomes.deferred("order", order.id, f"batch failed: {exc}")
+        run.outcomes.took_in("order", taken)
+        for order_id in taken:
+            if ("order", order_id) not in run.outcomes.records:
+                run.outcomes.deferred("order", order_id, f"batch failed: {exc}")

@@ -77,28 +77,32 @@ def rejected_to_quarantine(rejected: Sequence[Rejected]) -> list[QuarantineItem]
     return [QuarantineItem(r.entity, r.key, r.payload, r.reason, r.failed_check) for r in rejected]
 
 
-@batch_task("fetch_portal_orders")
-def fetch_portal_orders(
-    env: SyncEnvironment,
-    run_id: str,
-    since: datetime | None,
-    until: datetime | None,
-    order_ids: list[str] | None,
-) -> tuple[list[Order], list[QuarantineItem]]:
-    """Confirmed orders in the window (or with these ids); malformed ones go to quarantine."""
-    orders, rejected = env.portal.orders(since=since, until=until, ids=order_ids)
-    items = rejected_to_quarantine(rejected)
-    env.store.quarantine.add(FLOW, run_id, items)
-    return orders, items
+@batch_task("list_portal_orders")
+def list_portal_orders(
+    env: SyncEnvironment, since: datetime | None, until: datetime | None, order_ids: list[str] | None
+) -> list[str]:
+    """Ids of the confirmed orders in the window (or with these ids), oldest first.
+
+    Only ids: each batch reads its own orders (``map_and_validate_orders``), so the first batch
+    is posted while later ones are still unread (reading and checking 10,000 orders took ~4 s
+    before anything was posted) and a long backfill holds one window of batches in memory.
+    """
+    return env.portal.order_ids(since=since, until=until, ids=order_ids)
+
+
+MappedBatch = tuple[list[tuple[Order, dict[str, MappedOrder]]], list[QuarantineItem]]
 
 
 @batch_task("map_and_validate_orders")
-def map_and_validate_orders(
-    env: SyncEnvironment, run_id: str, orders: list[Order]
-) -> tuple[list[tuple[Order, dict[str, MappedOrder]]], list[QuarantineItem]]:
-    """Checkpoints and expectations; every order comes out accepted or quarantined."""
+def map_and_validate_orders(env: SyncEnvironment, run_id: str, order_ids: list[str]) -> MappedBatch:
+    """Read the batch's orders, then checkpoints and expectations: every order read comes out
+    accepted or quarantined (a malformed one too). An order no longer confirmed is not read, so
+    the run does not take it in."""
+    orders, rejected = env.portal.orders(ids=order_ids)
     if not orders:
-        return [], []
+        items = rejected_to_quarantine(rejected)
+        env.store.quarantine.add(FLOW, run_id, items)
+        return [], items
     dealers, _ = env.portal.dealers()
     ctx = MappingContext(
         dealers=dealers,
@@ -115,7 +119,7 @@ def map_and_validate_orders(
         hsn=env.portal.hsn_codes(),
     )
     result = map_orders(orders, ctx)
-    quarantined = list(result.quarantined)
+    quarantined = rejected_to_quarantine(rejected) + list(result.quarantined)
     failed_by_order: dict[str, list[str]] = {}
     if result.line_rows:
         from expectations.runner import validate_frame  # GX is slow to import: only here
@@ -149,9 +153,7 @@ def map_and_validate_orders(
 
 @batch_task("record_order_intents")
 def record_order_intents(
-    env: SyncEnvironment,
-    run_id: str,
-    mapping_result: tuple[list[tuple[Order, dict[str, MappedOrder]]], list[QuarantineItem]],
+    env: SyncEnvironment, run_id: str, mapping_result: MappedBatch
 ) -> list[OrderIntents]:
     """Write both effects of every accepted order to the outbox before any call is made."""
     accepted, _ = mapping_result

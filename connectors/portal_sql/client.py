@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, and_, func, select, update
+from sqlalchemy import Engine, Select, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.portal_sql import schema
@@ -41,6 +41,25 @@ class AvailabilityRow:
     reserved: Decimal
     available: Decimal
     source_updated_at: datetime | None
+
+
+def _orders_query(
+    query: Select[Any],
+    statuses: Sequence[OrderStatus],
+    since: datetime | None,
+    until: datetime | None,
+    ids: Sequence[str] | None,
+) -> Select[Any]:
+    """Orders in ``statuses`` confirmed within [since, until) or with the given ids, oldest first."""
+    o = schema.orders
+    query = query.where(o.c.status.in_([s.value for s in statuses])).order_by(o.c.confirmed_at, o.c.id)
+    if ids is not None:
+        query = query.where(o.c.id.in_(list(ids)))
+    if since is not None:
+        query = query.where(o.c.confirmed_at >= since)
+    if until is not None:
+        query = query.where(o.c.confirmed_at < until)
+    return query
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -106,16 +125,7 @@ class SqlPortal:
         limit: int | None = None,
     ) -> tuple[list[Order], list[Rejected]]:
         """Orders in ``statuses`` confirmed within [since, until) or with the given ids."""
-        o = schema.orders
-        query = (
-            select(o).where(o.c.status.in_([s.value for s in statuses])).order_by(o.c.confirmed_at, o.c.id)
-        )
-        if ids is not None:
-            query = query.where(o.c.id.in_(list(ids)))
-        if since is not None:
-            query = query.where(o.c.confirmed_at >= since)
-        if until is not None:
-            query = query.where(o.c.confirmed_at < until)
+        query = _orders_query(select(schema.orders), statuses, since, until, ids)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as connection:
@@ -138,6 +148,20 @@ class SqlPortal:
                 payload = _jsonable(head) | {"lines": [_jsonable(ln) for ln in lines[head["id"]]]}
                 bad.append(Rejected("order", head["id"], payload, describe(exc), "order is well-formed"))
         return good, bad
+
+    def order_ids(
+        self,
+        *,
+        statuses: Sequence[OrderStatus] = (OrderStatus.CONFIRMED,),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The ids ``orders`` would return, in its order: one column, so a window of many
+        thousand orders is listed at once and read a batch at a time."""
+        query = _orders_query(select(schema.orders.c.id), statuses, since, until, ids)
+        with self.engine.connect() as connection:
+            return [str(order_id) for order_id in connection.execute(query).scalars()]
 
     def _order(self, head: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
         currency = head["currency"]

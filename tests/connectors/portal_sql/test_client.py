@@ -54,6 +54,24 @@ def test_orders_by_window_and_by_id(seeded):
     assert [o.id for o in picked] == [good.id]
 
 
+def test_order_ids_list_what_orders_reads_in_the_same_order(seeded):
+    """The flow lists a window's ids, then reads them a batch at a time: the same orders, the
+    malformed ones included (each batch quarantines its own), oldest first."""
+    portal, network = seeded
+    cut = network.orders[20].confirmed_at
+    for window in ({}, {"until": cut}, {"since": cut}, {"ids": [o.id for o in network.orders[5:9]]}):
+        orders, rejected = portal.orders(**window)
+        ids = portal.order_ids(**window)
+        assert set(ids) == {o.id for o in orders} | {r.key for r in rejected}
+        assert [i for i in ids if i in {o.id for o in orders}] == [o.id for o in orders]
+    every = portal.order_ids()
+    assert len(every) == len(network.orders)
+    pages = [portal.orders(ids=every[start : start + 7]) for start in range(0, len(every), 7)]
+    assert [o.id for good, _ in pages for o in good] == [o.id for o in portal.orders()[0]]
+    portal.mark_invoiced([(o.id, o.version, f"INV-{o.number}") for o in portal.orders(ids=every[:3])[0]])
+    assert not set(portal.order_ids()) & set(every[:3])  # invoiced: no longer listed as confirmed
+
+
 def test_dealers_and_price_lists(seeded):
     portal, network = seeded
     dealers, rejected = portal.dealers()
