@@ -86,10 +86,14 @@ def test_concurrent_claimers_never_get_the_same_row(store):
     store.outbox.record_intents(intents(400))
     claimed: dict[str, list[str]] = {}
     errors: list[BaseException] = []
+    # All four start claiming together: on a loaded machine a thread started late could find the
+    # 58 claims already made by the first, and "the work was shared" would fail for no fault of ours.
+    start = threading.Barrier(4, timeout=30)
 
     def drain(worker: str) -> None:
         mine: list[str] = []
         try:
+            start.wait()
             for _ in range(200):  # bounded: 400 rows / batches of 7 needs far fewer rounds
                 batch = store.outbox.claim("zoho_books", "invoice", worker, limit=7)
                 if not batch:
