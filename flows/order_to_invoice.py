@@ -96,7 +96,7 @@ def order_to_invoice(
     parameters = {"order_ids": order_ids, "batch_size": batch_size, "max_rounds": max_rounds}
     with recorded_run(FLOW, since=since, until=until, parameters=parameters) as run:
         env = run.env
-        warm_up_in_background(ORDER_LINES)  # GX's start-up overlaps the read, not the first batch
+        warm_up_in_background(ORDER_LINES)  # GX's start-up overlaps listing and reading the first batch
         batches = batches_of(list_portal_orders(env, since, until, order_ids), batch_size)
         progress = Progress(FLOW, len(batches))
 
@@ -117,12 +117,14 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[str]]) -> None:
     The orders read are taken in here; if reading failed, the batch's ids are (each deferred).
     """
     futures = batch.futures
-    taken = batch.batch
     try:
         accepted, quarantined = futures["mapped"].result()
-        taken = [order.id for order, _ in accepted] + [item.entity_key for item in quarantined]
-        run.outcomes.took_in("order", taken)
-        run.outcomes.quarantined(quarantined)
+    except Exception as exc:
+        defer_failed_batch(run, batch.batch, exc)
+        return
+    run.outcomes.took_in("order", [order.id for order, _ in accepted] + [q.entity_key for q in quarantined])
+    run.outcomes.quarantined(quarantined)
+    try:
         sales_orders: PostedDocuments = futures["sales_orders"].result()
         invoices: PostedDocuments = futures["invoices"].result()
         invoiced = set(futures["marked"].result())
@@ -146,9 +148,14 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[str]]) -> None:
                     or (so.last_error if so else None)
                 )
                 run.outcomes.deferred("order", intent.order_id, last or "not posted yet")
-    except Exception as exc:  # one failed batch must not hide the others
-        run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")
-        run.outcomes.took_in("order", taken)
-        for order_id in taken:
-            if ("order", order_id) not in run.outcomes.records:
-                run.outcomes.deferred("order", order_id, f"batch failed: {exc}")
+    except Exception as exc:
+        defer_failed_batch(run, [order.id for order, _ in accepted], exc)
+
+
+def defer_failed_batch(run: FlowRun, order_ids: list[str], exc: Exception) -> None:
+    """One failed batch must not hide the others: its orders without an outcome are deferred."""
+    run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")
+    run.outcomes.took_in("order", order_ids)
+    for order_id in order_ids:
+        if ("order", order_id) not in run.outcomes.records:
+            run.outcomes.deferred("order", order_id, f"batch failed: {exc}")

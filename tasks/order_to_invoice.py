@@ -61,7 +61,7 @@ class PostedDocuments:
 
 
 def follow_up(
-    step: str, states: dict[str, OutboxState], ids: list[str], failed: dict[str, ConnectorError]
+    step: str, states: dict[str, OutboxState], failed: dict[str, ConnectorError]
 ) -> PostedDocuments:
     """The batch's states with each document whose ``step`` failed named, by its outbox key."""
     key_of = {state.external_id: key for key, state in states.items() if state.external_id}
@@ -99,10 +99,14 @@ def map_and_validate_orders(env: SyncEnvironment, run_id: str, order_ids: list[s
     accepted or quarantined (a malformed one too). An order no longer confirmed is not read, so
     the run does not take it in."""
     orders, rejected = env.portal.orders(ids=order_ids)
-    if not orders:
-        items = rejected_to_quarantine(rejected)
-        env.store.quarantine.add(FLOW, run_id, items)
-        return [], items
+    accepted, quarantined = _check_and_map(env, orders) if orders else ([], [])
+    quarantined = rejected_to_quarantine(rejected) + quarantined
+    env.store.quarantine.add(FLOW, run_id, quarantined)
+    return accepted, quarantined
+
+
+def _check_and_map(env: SyncEnvironment, orders: list[Order]) -> MappedBatch:
+    """Checkpoints and expectations over well-formed orders: each comes out accepted or quarantined."""
     dealers, _ = env.portal.dealers()
     ctx = MappingContext(
         dealers=dealers,
@@ -119,7 +123,7 @@ def map_and_validate_orders(env: SyncEnvironment, run_id: str, order_ids: list[s
         hsn=env.portal.hsn_codes(),
     )
     result = map_orders(orders, ctx)
-    quarantined = rejected_to_quarantine(rejected) + list(result.quarantined)
+    quarantined = list(result.quarantined)
     failed_by_order: dict[str, list[str]] = {}
     if result.line_rows:
         from expectations.runner import validate_frame  # GX is slow to import: only here
@@ -147,7 +151,6 @@ def map_and_validate_orders(env: SyncEnvironment, run_id: str, order_ids: list[s
                 "order", order_id, by_id[order_id].model_dump(mode="json"), "; ".join(problems), first_check
             )
         )
-    env.store.quarantine.add(FLOW, run_id, quarantined)
     return accepted, quarantined
 
 
@@ -230,7 +233,7 @@ def post_sales_orders(
     # Idempotent: a crash before it is healed here. An order whose confirm failed is not invoiced
     # in this run (stock first, then money); the next run confirms it again.
     failed = env.inventory.confirm_sales_orders(to_confirm)
-    return follow_up("confirming the sales order", states, to_confirm, failed)
+    return follow_up("confirming the sales order", states, failed)
 
 
 @batch_task("post_invoices")
@@ -250,7 +253,7 @@ def post_invoices(
     # Before the portal is marked: a crash here heals next run, and so does an invoice whose
     # finalizing failed (it stays unmarked in the portal until then).
     failed = env.accounting.finalize_invoices(created)
-    return follow_up("finalizing the invoice", states, created, failed)
+    return follow_up("finalizing the invoice", states, failed)
 
 
 @batch_task("mark_portal_orders_invoiced")
@@ -264,8 +267,5 @@ def mark_portal_orders_invoiced(
         if invoices.ready(i.invoice_key)
     ]
     env.portal.mark_invoiced(done)
-    invoiced, _ = env.portal.orders(
-        statuses=[OrderStatus.INVOICED],
-        ids=[order_id for order_id, _, _ in done],
-    )
-    return [o.id for o in invoiced]
+    # Ids only: reading the orders back whole parsed every order and line of the batch again.
+    return env.portal.order_ids(statuses=[OrderStatus.INVOICED], ids=[order_id for order_id, _, _ in done])
