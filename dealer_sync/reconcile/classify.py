@@ -372,17 +372,27 @@ def _order_columns(orders: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _laid_out(query: pl.LazyFrame, *, detail_is_weight: bool = False) -> screen.Partitioned:
-    """Hash one frame (``query``: columns ``key``, ``weight`` and, if the records are not all lines,
-    ``code``) and lay it out for the screen's slices. The hashed frame is dropped on return, so the
-    hashes are held once, not twice. ``detail_is_weight``: each record's detail weight is its weight.
+def _laid_out(query: pl.LazyFrame) -> screen.Partitioned:
+    """Hash one frame (``query``: columns ``key``, ``weight`` and ``code``) and lay it out for the
+    screen's slices. The hashed frame is dropped on return, so the hashes are held once, not twice.
     """
     (hashed,) = _collect(query)
-    weights = _chunks(hashed, "weight")
-    codes = _chunks(hashed, "code") if "code" in hashed.columns else None
     return screen.partition(
-        screen.Part(_chunks(hashed, "key"), weights, codes, weights if detail_is_weight else None)
+        screen.Part(_chunks(hashed, "key"), _chunks(hashed, "weight"), _chunks(hashed, "code"))
     )
+
+
+def _laid_out_lines(
+    query: pl.LazyFrame, *, detail_is_weight: bool = False
+) -> tuple[screen.Partitioned, screen.Runs]:
+    """Hash a frame of lines (``query``: ``key``, ``weight``), sum its runs of equal keys
+    (``screen.runs_of``) and lay the runs out for the screen's slices; with where the runs start."""
+    (hashed,) = _collect(query)
+    part, runs = screen.runs_of(
+        _chunks(hashed, "key"), _chunks(hashed, "weight"), detail_is_weight=detail_is_weight
+    )
+    del hashed
+    return screen.partition(part), runs
 
 
 def _index(*parts: np.ndarray) -> pl.Series:
@@ -514,7 +524,7 @@ class _Run:
 
         # Each frame is laid out for the screen as soon as it is hashed, and dropped (``_laid_out``):
         # the hashes are then held once, not twice.
-        so_lines_laid = _laid_out(
+        so_lines_laid, _ = _laid_out_lines(
             self.snapshots.lazy("sales_order_lines").select(
                 _key_hash("so_key").alias("key"), _line_weight().alias("weight")
             )
@@ -535,15 +545,12 @@ class _Run:
         workers = SCREEN_THREADS
         so_line_sums = screen.sums_per_key(so_lines_laid, sales_orders["so"].to_numpy(), workers)
         del so_lines_laid
-        so_line_sums[dead] = 0
-        so_line_sums = -so_line_sums
-        so_laid = screen.partition(
-            screen.Part(
-                [sales_orders["key"].to_numpy()],
-                [sales_orders["weight"].to_numpy() + so_line_sums],
-                [sales_orders["code"].to_numpy()],
-                [so_line_sums],
-            )
+        so_laid = screen.sales_order_part(
+            sales_orders["key"].to_numpy(),
+            sales_orders["weight"].to_numpy(),
+            sales_orders["code"].to_numpy(),
+            dead,
+            so_line_sums,
         )
         del sales_orders, so_line_sums
         orders_laid = _laid_out(
@@ -569,7 +576,7 @@ class _Run:
                 code((_is_void(), screen.VOID_INVOICE), otherwise=screen.LIVE_INVOICE),
             )
         )
-        lines_laid = _laid_out(
+        lines_laid, line_runs = _laid_out_lines(
             self.snapshots.lazy("portal_lines").select(
                 _key_hash("order_key").alias("key"), _line_weight().alias("weight")
             ),
@@ -583,7 +590,7 @@ class _Run:
         del orders_laid, invoices_laid, so_laid, lines_laid
         order_positions, invoice_positions, so_positions, line_positions = found.positions
         self.line_suspect_rows = _index(order_positions[found.detail_differs[0]])
-        self.suspect_lines = _index(line_positions[found.detail_differs[3]])
+        self.suspect_lines = _index(line_runs.rows(line_positions[found.detail_differs[3]]))
         return _index(order_positions), _index(invoice_positions), _index(so_positions[~dead[so_positions]])
 
     def _details(

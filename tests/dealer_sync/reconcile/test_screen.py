@@ -16,6 +16,7 @@ import pytest
 
 from dealer_sync.reconcile import screen
 from dealer_sync.reconcile.classify import classify
+from dealer_sync.reconcile.snapshot import Snapshots
 from dealer_sync.reconcile.truth import TRUTH_AS_OF, make_truth_set
 from tests.dealer_sync.reconcile.support import AS_OF, World
 
@@ -109,6 +110,27 @@ def test_partition_lays_each_slice_out_whole_and_in_row_order():
         assert not piece.detail.any()  # no detail given: zeros
         seen += piece.rows.tolist()
     assert sorted(seen) == list(range(3_000))
+
+
+def test_runs_of_equal_consecutive_keys_are_summed_per_chunk():
+    a, b = 3 << 40, 5 << 40
+    part, runs = screen.runs_of(
+        [u64(a, a, b, b), u64(b, a)], [u64(1, 2, 10, 20), u64(100, 1000)], detail_is_weight=True
+    )
+    assert [k.tolist() for k in part.keys] == [[a, b], [b, a]]  # a run never spans two chunks
+    assert [w.tolist() for w in part.weights] == [[3, 30], [100, 1000]]
+    assert part.detail is part.weights
+    assert runs.starts.tolist() == [0, 2, 4, 5]
+    assert runs.rows(np.array([1, 3])).tolist() == [2, 3, 5]  # runs back to their source rows
+    assert runs.rows(np.array([], dtype=np.int64)).tolist() == []
+    # Summing a key split over runs again gives what its lines give.
+    found = screen.sums_per_key(part, u64(a, b))
+    assert (
+        found.tolist()
+        == screen.sums_per_key(
+            screen.Part([u64(a, a, b, b, b, a)], [u64(1, 2, 10, 20, 100, 1000)]), u64(a, b)
+        ).tolist()
+    )
 
 
 def test_sums_wrap_modulo_two_to_the_64():
@@ -234,3 +256,28 @@ def test_every_key_hash_colliding_gives_the_same_findings(monkeypatch, seed):
     columns = list(expected.frame.columns)
     assert collided.frame.sort(columns, nulls_last=True).equals(expected.frame.sort(columns, nulls_last=True))
     assert dict(collided.matched) == dict(expected.matched)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_lines_in_any_order_give_the_same_findings(seed):
+    """Lines are summed over runs of one document first; scattered lines (no runs) change nothing."""
+    snapshots, _ = make_truth_set(3_000, 5, seed)
+    expected = classify(snapshots, as_of=TRUTH_AS_OF)
+    frames = snapshots.frames()
+    shuffled = Snapshots(
+        **{
+            **frames,
+            "portal_lines": frames["portal_lines"]
+            .lazy()
+            .collect()
+            .sample(fraction=1.0, shuffle=True, seed=seed),
+            "sales_order_lines": frames["sales_order_lines"]
+            .lazy()
+            .collect()
+            .sample(fraction=1.0, shuffle=True, seed=seed),
+        }
+    )
+    found = classify(shuffled, as_of=TRUTH_AS_OF)
+    columns = list(expected.frame.columns)
+    assert found.frame.sort(columns, nulls_last=True).equals(expected.frame.sort(columns, nulls_last=True))
+    assert dict(found.matched) == dict(expected.matched)
