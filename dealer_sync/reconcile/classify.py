@@ -491,7 +491,7 @@ class _Run:
             self.payment_findings(),
             self.credit_findings(),
         ]
-        return pl.concat(parts, how="vertical").collect(engine=SMALL)
+        return pl.concat(pl.collect_all(parts, engine=SMALL), how="vertical")
 
     def _screen(self) -> tuple[pl.Series, pl.Series, pl.Series]:
         """Row numbers of the portal orders, invoices and live sales orders that can yield a finding.
