@@ -7,10 +7,9 @@ brought together, and an order whose weights do not cancel, or whose documents a
 "one of each", is a suspect. Only suspects are compared exactly (``classify`` round 3).
 
 How the records are brought together: not with hash tables (a group-by or join with a million
-groups costs random memory accesses per row), but by one numpy sort of packed 64-bit words, the key
-hash in the high bits and the record's row number in the low bits. Sorting integers is a SIMD sort
-of a few tens of milliseconds for millions of rows; the groups are then runs of equal high bits, and
-per-group sums are ``np.add.reduceat`` over the weights gathered in sorted order. The records are
+groups costs random memory accesses per row), but by one sort of packed 64-bit words, the key hash
+in the high bits and the record's row number in the low bits (polars' integer sort, about 14 ns a
+word here, a third of numpy's); the groups are then runs of equal high bits, and per-group sums are ``np.add.reduceat`` over the weights gathered in sorted order. The records are
 screened in slices by the top bits of their key hash (all records of one key fall in one slice):
 each part is first laid out slice after slice (``partition``: one scatter per column), so a slice's
 records are contiguous views, no temporary array is larger than a slice, and slices can run on two
@@ -32,6 +31,7 @@ from typing import Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -248,17 +248,18 @@ def group_by_hash(hashes: Sequence[U64]) -> Groups:
         np.bitwise_and(part, ~low, out=piece)
         piece |= scratch[offset : offset + len(part)]
         offset += len(part)
-    packed.sort()
+    # polars' sort of one integer column (a radix sort) took 5 ms for 375,000 words where numpy's
+    # took 17 (numpy 2.4, AVX-512 machine); it releases the GIL, so slices still sort side by side.
+    ordered = pl.Series(packed).sort(multithreaded=False).to_numpy()
     first = np.empty(total, dtype=np.bool_)
     first[:1] = True
     # Neighbours differing above the row bits start a group.
-    np.bitwise_xor(packed[1:], packed[:-1], out=scratch[1:])
+    np.bitwise_xor(ordered[1:], ordered[:-1], out=scratch[1:])
     np.greater(scratch[1:], low, out=first[1:])
     del scratch
     starts = np.flatnonzero(first)
     del first
-    packed &= low
-    rows = packed.view(np.int64)  # below 2**63: the same bits as int64
+    rows = np.bitwise_and(ordered, low, out=packed).view(np.int64)  # below 2**63: the same bits as int64
     return Groups(rows=rows, starts=starts, sizes=np.diff(starts, append=total))
 
 
