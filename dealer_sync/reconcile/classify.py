@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -423,6 +424,8 @@ class _Run:
     """Invoice/order pairs that may yield a finding, with both sides' columns and the order facts."""
     so_rows: pl.LazyFrame
     """Sales order/order pairs that may yield a finding, likewise."""
+    differing_accounts: pl.Series
+    """Hashes of the (dealer, currency) accounts whose outstanding may differ (``_differing_accounts``)."""
 
     def __init__(self, snapshots: Snapshots, as_of: datetime, in_flight: timedelta, tolerance: float) -> None:
         self.snapshots = snapshots
@@ -455,18 +458,14 @@ class _Run:
 
     def findings(self) -> pl.DataFrame:
         """Run the three rounds and return the findings, unsorted."""
-        currency_sources = ["portal_orders", "invoices", "payments", "credit_notes", "portal_accounts"]
-        (currencies,) = _collect(
-            pl.concat(
-                [self.snapshots.lazy(name).select(pl.col("currency").unique()) for name in currency_sources]
-            ).unique(),
-        )
-        self.exponents = {
-            code: minor_unit_exponent(code)
-            for code in currencies["currency"].drop_nulls().to_list()
-            if minor_unit_exponent(code) != 2
-        }
-        order_rows, invoice_rows, so_rows = self._screen()
+        # Two whole-frame passes that do not depend on the screen run beside it, on polars' threads
+        # while the screen's single-threaded numpy steps leave a core free; their results are small.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify-aside") as aside:
+            exponents = aside.submit(self._exponents)
+            differing = aside.submit(self._differing_accounts)
+            order_rows, invoice_rows, so_rows = self._screen()
+            self.exponents = exponents.result()
+            self.differing_accounts = differing.result()
         invoices, sales_orders = _collect(
             self._details(invoice_rows, order_rows, "invoices", "i_row", "_inv"),
             self._details(so_rows, order_rows, "sales_orders", "s_row", "_so"),
@@ -492,6 +491,20 @@ class _Run:
             self.credit_findings(),
         ]
         return pl.concat(pl.collect_all(parts, engine=SMALL), how="vertical")
+
+    def _exponents(self) -> dict[str, int]:
+        """Minor-unit exponents of the currencies present that do not have two decimals."""
+        currency_sources = ["portal_orders", "invoices", "payments", "credit_notes", "portal_accounts"]
+        (currencies,) = _collect(
+            pl.concat(
+                [self.snapshots.lazy(name).select(pl.col("currency").unique()) for name in currency_sources]
+            ).unique(),
+        )
+        return {
+            code: minor_unit_exponent(code)
+            for code in currencies["currency"].drop_nulls().to_list()
+            if minor_unit_exponent(code) != 2
+        }
 
     def _screen(self) -> tuple[pl.Series, pl.Series, pl.Series]:
         """Row numbers of the portal orders, invoices and live sales orders that can yield a finding.
@@ -1132,30 +1145,14 @@ class _Run:
     def outstanding_findings(self) -> pl.LazyFrame:
         """Each dealer's portal outstanding against the ledger's open invoice balances, per currency.
 
-        Screened first: portal minus ledger summed per 64-bit hash of (dealer, currency), an integer
-        group-by; only the accounts whose sum is not 0 (and any with a null key part, which never
-        matches) are then summed and joined by their exact keys.
+        Screened first (``_differing_accounts``): portal minus ledger summed per 64-bit hash of
+        (dealer, currency), an integer group-by; only the accounts whose sum is not 0 (and any with a
+        null key part, which never matches) are then summed and joined by their exact keys.
         """
-        open_invoices = self.invoices.filter(
-            ~pl.col("status").is_in(CLOSED_INVOICE_STATUSES).fill_null(False)
-            & pl.col("dealer_key").is_not_null()
-        )
+        open_invoices = self._open_invoices()
         accounts = self.snapshots.lazy("portal_accounts")
-        account = pl.col("dealer_key").hash(0xACC0) ^ pl.col("currency").hash(0xC0DE)
-        (differing,) = _collect(
-            pl.concat(
-                [
-                    open_invoices.select(account.alias("h"), (-pl.col("balance_minor")).alias("m")),
-                    accounts.select(account.alias("h"), pl.col("outstanding_minor").alias("m")),
-                ]
-            )
-            .group_by("h")
-            .agg(pl.col("m").sum())
-            .filter(pl.col("m") != 0)
-            .select("h")
-        )
         chosen = (
-            account.is_in(differing["h"].implode())
+            _account_hash().is_in(self.differing_accounts.implode())
             | pl.col("dealer_key").is_null()
             | pl.col("currency").is_null()
         )
@@ -1181,6 +1178,32 @@ class _Run:
             },
             money_at_stake_minor=difference,
         )
+
+    def _open_invoices(self) -> pl.LazyFrame:
+        return self.invoices.filter(
+            ~pl.col("status").is_in(CLOSED_INVOICE_STATUSES).fill_null(False)
+            & pl.col("dealer_key").is_not_null()
+        )
+
+    def _differing_accounts(self) -> pl.Series:
+        """The outstanding check's screen: hashes of (dealer, currency) whose portal outstanding less
+        the ledger's open balances is not 0."""
+        account = _account_hash()
+        (differing,) = _collect(
+            pl.concat(
+                [
+                    self._open_invoices().select(account.alias("h"), (-pl.col("balance_minor")).alias("m")),
+                    self.snapshots.lazy("portal_accounts").select(
+                        account.alias("h"), pl.col("outstanding_minor").alias("m")
+                    ),
+                ]
+            )
+            .group_by("h")
+            .agg(pl.col("m").sum())
+            .filter(pl.col("m") != 0)
+            .select("h")
+        )
+        return differing["h"]
 
     def payment_findings(self) -> pl.LazyFrame:
         payments = self.snapshots.lazy("payments").filter(pl.col("unapplied_minor") > 0)
@@ -1249,6 +1272,11 @@ class _Run:
         }
         counted = _collect(*queries.values())
         return {name: int(frame.item()) for name, frame in zip(queries, counted, strict=True)}
+
+
+def _account_hash() -> pl.Expr:
+    """A 64-bit hash of (dealer_key, currency), the outstanding check's screening key."""
+    return pl.col("dealer_key").hash(0xACC0) ^ pl.col("currency").hash(0xC0DE)
 
 
 def _collect(*queries: pl.LazyFrame, engine: EngineType = LARGE) -> list[pl.DataFrame]:
