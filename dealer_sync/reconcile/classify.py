@@ -425,6 +425,8 @@ class _Run:
     so_rows: pl.LazyFrame
     """Sales order/order pairs that may yield a finding, likewise."""
     differing_accounts: pl.Series
+    suspect_rows: dict[str, pl.Series]
+    """Row numbers of the suspect portal orders, invoices and live sales orders (``_screen``)."""
     """Hashes of the (dealer, currency) accounts whose outstanding may differ (``_differing_accounts``)."""
 
     def __init__(self, snapshots: Snapshots, as_of: datetime, in_flight: timedelta, tolerance: float) -> None:
@@ -464,6 +466,11 @@ class _Run:
             exponents = aside.submit(self._exponents)
             differing = aside.submit(self._differing_accounts)
             order_rows, invoice_rows, so_rows = self._screen()
+            self.suspect_rows = {
+                "portal_orders": order_rows,
+                "invoices": invoice_rows,
+                "sales_orders": so_rows,
+            }
             self.exponents = exponents.result()
             self.differing_accounts = differing.result()
         invoices, sales_orders = _collect(
@@ -1243,14 +1250,37 @@ class _Run:
     # ----------------------------------------------------------------------------- matched counts
 
     def matched(self, findings: pl.DataFrame) -> dict[str, int]:
-        """Records per source that appear in no finding: a count less the found keys among them."""
+        """Records per source that appear in no finding: a count less the found keys among them.
+
+        A found order, sales order or invoice key is always the key of a suspect record (the
+        screen's rows), except an invoice an unapplied credit note names, which may be clean. So
+        the found keys are looked up among the few suspect rows, and among the whole invoices only
+        for those credited ones (none, mostly): no pass over the large frames but their lengths.
+        """
 
         def found(column: str) -> pl.Series:
             return findings[column].drop_nulls().unique()
 
-        def clean(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-            return frame.select((pl.len() - _in(column, found(column)).sum()).alias("n"))
+        def hits(name: str, column: str, keys: pl.Series, live: pl.Expr | None = None) -> pl.Expr:
+            """How many suspect rows of frame ``name`` (live ones) have a ``column`` in ``keys``."""
+            rows = self.suspect_rows[name]
+            picked = pl.col(column).gather(rows).is_in(keys.implode())
+            if live is not None:
+                picked = picked & live.gather(rows)
+            return picked.sum()
 
+        credited = findings.filter(pl.col("category") == Category.UNAPPLIED_CREDIT.value)["invoice_key"]
+        credited = credited.drop_nulls().unique()
+        live_invoice, live_sales_order = ~_is_void(), ~_is_dead()
+        invoices = self.snapshots.lazy("invoices")
+        sales_orders = self.snapshots.lazy("sales_orders")
+        ledger_hits = hits("invoices", "invoice_key", found("invoice_key"), live_invoice)
+        if len(credited):  # clean credited invoices: all of them, less those among the suspects
+            ledger_hits = (
+                ledger_hits
+                + (pl.col("invoice_key").is_in(credited.implode()) & live_invoice).sum()
+                - hits("invoices", "invoice_key", credited, live_invoice)
+            )
         availability = findings.filter(
             pl.col("category").is_in(
                 [Category.STALE_AVAILABILITY.value, Category.NEGATIVE_AVAILABILITY.value]
@@ -1260,17 +1290,21 @@ class _Run:
             "dealer_key", "currency"
         )
         queries = {
-            "portal": clean(self.orders, "order_key"),
-            "inventory": clean(self.sales_orders, "so_key"),
-            "ledger": clean(self.live_invoices, "invoice_key"),
+            "portal": self.snapshots.lazy("portal_orders").select(
+                pl.len() - hits("portal_orders", "order_key", found("order_key"))
+            ),
+            "inventory": sales_orders.select(
+                live_sales_order.sum() - hits("sales_orders", "so_key", found("so_key"))
+            ),
+            "ledger": invoices.select(live_invoice.sum() - ledger_hits),
             "availability": self.snapshots.lazy("availability")
             .join(availability.lazy(), on=["sku", "warehouse_key"], how="anti", nulls_equal=True)
-            .select(pl.len().alias("n")),
+            .select(pl.len()),
             "accounts": self.snapshots.lazy("portal_accounts")
             .join(accounts.lazy(), on=["dealer_key", "currency"], how="anti", nulls_equal=True)
-            .select(pl.len().alias("n")),
+            .select(pl.len()),
         }
-        counted = _collect(*queries.values())
+        counted = pl.collect_all(list(queries.values()), engine=SMALL)
         return {name: int(frame.item()) for name, frame in zip(queries, counted, strict=True)}
 
 

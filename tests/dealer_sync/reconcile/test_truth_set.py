@@ -8,6 +8,7 @@ import pytest
 from dealer_sync.reconcile.categories import FINDING_CATEGORIES
 from dealer_sync.reconcile.classify import FINDING_SCHEMA, classify
 from dealer_sync.reconcile.truth import TRUTH_AS_OF, injection_count, make_truth_set
+from tests.dealer_sync.reconcile.support import AS_OF, World
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,62 @@ def test_classify_finds_exactly_the_injected_counts(n_orders, per_category, seed
     findings = classify(snapshots, as_of=TRUTH_AS_OF)
     assert set(expected) == {category.value for category in FINDING_CATEGORIES}
     assert findings.counts() == {category: count for category, count in expected.items() if count}
+
+
+def records_in_no_finding(snapshots, findings) -> dict[str, int]:
+    """``Findings.matched`` by its definition, over the whole frames: records whose key no finding names."""
+
+    def unfound(name: str, column: str, live: pl.Expr) -> int:
+        keys = findings.frame[column].drop_nulls().unique().implode()
+        frame = snapshots.lazy(name).filter(live).collect()
+        return frame.height - frame.filter(pl.col(column).is_in(keys)).height
+
+    def unfound_pairs(name: str, categories: list[str], columns: list[str]) -> int:
+        named = findings.frame.filter(pl.col("category").is_in(categories)).select(columns)
+        return (
+            snapshots.lazy(name).join(named.lazy(), on=columns, how="anti", nulls_equal=True).collect().height
+        )
+
+    return {
+        "portal": unfound("portal_orders", "order_key", pl.lit(True)),
+        "inventory": unfound(
+            "sales_orders", "so_key", ~pl.col("status").is_in(["cancelled", "void"]).fill_null(False)
+        ),
+        "ledger": unfound("invoices", "invoice_key", ~pl.col("status").is_in(["void"]).fill_null(False)),
+        "availability": unfound_pairs(
+            "availability", ["stale_availability", "negative_availability"], ["sku", "warehouse_key"]
+        ),
+        "accounts": unfound_pairs("portal_accounts", ["outstanding_mismatch"], ["dealer_key", "currency"]),
+    }
+
+
+@pytest.mark.parametrize(("n_orders", "per_category", "seed"), [(2_000, 5, 1), (1_400, 100, 4)])
+def test_matched_counts_the_records_no_finding_names(n_orders, per_category, seed):
+    snapshots, _ = make_truth_set(n_orders, per_category, seed)
+    findings = classify(snapshots, as_of=TRUTH_AS_OF)
+    assert dict(findings.matched) == records_in_no_finding(snapshots, findings)
+    assert findings.matched["portal"] < n_orders  # some orders are named: the count has teeth
+
+
+def test_an_invoice_credited_by_an_unapplied_note_is_not_matched():
+    """The one finding that names a record the screen may pass as clean: its credited invoice."""
+    world = World().order("o1").order("o2")
+    invoice = world.rows["invoices"][0]
+    world.add(
+        "credit_notes",
+        credit_note_key="cn1",
+        dealer_key=invoice["dealer_key"],
+        invoice_key=invoice["invoice_key"],
+        currency=invoice["currency"],
+        total_minor=500,
+        balance_minor=500,
+    )
+    snapshots = world.accounts_from_ledger().snapshots()
+    findings = classify(snapshots, as_of=AS_OF)
+    assert findings.counts() == {"unapplied_credit": 1}
+    assert findings.matched["ledger"] == 1
+    assert findings.matched["portal"] == 2
+    assert dict(findings.matched) == records_in_no_finding(snapshots, findings)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
