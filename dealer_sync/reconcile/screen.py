@@ -9,7 +9,8 @@ brought together, and an order whose weights do not cancel, or whose documents a
 How the records are brought together: not with hash tables (a group-by or join with a million
 groups costs random memory accesses per row), but by one sort of packed 64-bit words, the key hash
 in the high bits and the record's row number in the low bits (polars' integer sort, about 14 ns a
-word here, a third of numpy's); the groups are then runs of equal high bits, and per-group sums are ``np.add.reduceat`` over the weights gathered in sorted order. The records are
+word here, a third of numpy's); the groups are then runs of equal high bits, and per-group sums
+are ``np.add.reduceat`` over the weights gathered in sorted order. The records are
 screened in slices by the top bits of their key hash (all records of one key fall in one slice):
 each part is first laid out slice after slice (``partition``: one scatter per column), so a slice's
 records are contiguous views, no temporary array is larger than a slice, and slices can run on two
