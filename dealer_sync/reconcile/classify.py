@@ -424,9 +424,9 @@ class _Run:
     """Invoice/order pairs that may yield a finding, with both sides' columns and the order facts."""
     so_rows: pl.LazyFrame
     """Sales order/order pairs that may yield a finding, likewise."""
-    differing_accounts: pl.Series
     suspect_rows: dict[str, pl.Series]
     """Row numbers of the suspect portal orders, invoices and live sales orders (``_screen``)."""
+    differing_accounts: pl.Series
     """Hashes of the (dealer, currency) accounts whose outstanding may differ (``_differing_accounts``)."""
 
     def __init__(self, snapshots: Snapshots, as_of: datetime, in_flight: timedelta, tolerance: float) -> None:
@@ -436,7 +436,6 @@ class _Run:
         self.tolerance = tolerance
         self.as_of_instant = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
         self.as_of_date = pl.lit(as_of.date(), dtype=pl.Date)
-        self.orders = _order_columns(snapshots.lazy("portal_orders"))
         self.invoices = snapshots.lazy("invoices").select(
             "invoice_key",
             "order_key",
@@ -447,12 +446,6 @@ class _Run:
             "balance_minor",
             "status",
             "issue_date",
-        )
-        self.live_invoices = self.invoices.filter(~_is_void())
-        self.sales_orders = (
-            snapshots.lazy("sales_orders")
-            .select("so_key", "order_key", "dealer_key", "status")
-            .filter(~_is_dead())
         )
         self.exponents: dict[str, int] = {}
 
@@ -1255,7 +1248,8 @@ class _Run:
         A found order, sales order or invoice key is always the key of a suspect record (the
         screen's rows), except an invoice an unapplied credit note names, which may be clean. So
         the found keys are looked up among the few suspect rows, and among the whole invoices only
-        for those credited ones (none, mostly): no pass over the large frames but their lengths.
+        for those credited ones (none, mostly); the large frames are only counted (live ones by
+        their status).
         """
 
         def found(column: str) -> pl.Series:
