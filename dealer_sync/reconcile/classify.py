@@ -558,12 +558,15 @@ class _Run:
         workers = SCREEN_THREADS
         so_line_sums = screen.sums_per_key(so_lines_laid, sales_orders["so"].to_numpy(), workers)
         del so_lines_laid
-        so_laid = screen.sales_order_part(
-            sales_orders["key"].to_numpy(),
-            sales_orders["weight"].to_numpy(),
-            sales_orders["code"].to_numpy(),
-            dead,
-            so_line_sums,
+        so_line_sums[dead] = 0  # a dead sales order's lines are never compared
+        so_line_sums = -so_line_sums
+        so_laid = screen.partition(
+            screen.Part(
+                [sales_orders["key"].to_numpy()],
+                [sales_orders["weight"].to_numpy() + so_line_sums],
+                [sales_orders["code"].to_numpy()],
+                [so_line_sums],
+            )
         )
         del sales_orders, so_line_sums
         orders_laid = _laid_out(

@@ -160,6 +160,14 @@ def partition(part: Part) -> Partitioned:
     )
 
 
+def spans(starts: I64, sizes: I64) -> tuple[I64, I64]:
+    """Every position of the spans ``[start, start + size)``, span after span, and where each span's
+    positions begin in that list (for ``np.add.reduceat``)."""
+    offsets: I64 = np.cumsum(sizes) - sizes
+    positions: I64 = np.repeat(starts - offsets, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+    return positions, offsets
+
+
 @dataclass(frozen=True)
 class Runs:
     """Where runs of consecutive equal keys start in a source whose records were summed per run
@@ -179,14 +187,9 @@ class Runs:
 
     def rows(self, runs: I64) -> I64:
         """The source rows of ``runs`` (run numbers, ascending), ascending."""
-        if not len(runs):
-            return np.zeros(0, np.int64)
-        ends = np.append(self.starts[1:], self.total)[runs]
         firsts = self.starts[runs]
-        sizes = ends - firsts
-        offsets = np.cumsum(sizes) - sizes
-        found: I64 = np.repeat(firsts - offsets, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
-        return found
+        positions, _ = spans(firsts, np.append(self.starts[1:], self.total)[runs] - firsts)
+        return positions
 
 
 def runs_of(keys: Chunks, weights: Chunks, *, detail_is_weight: bool = False) -> tuple[Part, Runs]:
@@ -317,21 +320,6 @@ def sums_per_key(summed: Part | Partitioned, targets: U64, workers: int = 1) -> 
     return found
 
 
-def sales_order_part(
-    keys: U64, weights: U64, codes: npt.NDArray[np.uint8], dead: Bools, line_sums: U64
-) -> Partitioned:
-    """The sales orders' part with their lines folded in: each live sales order's weight less the sum
-    of its lines' weights (``line_sums``, from ``sums_per_key`` by the hashes of its ``so_key``), which
-    is also its detail. A dead sales order's lines are never compared, so they count for nothing.
-
-    ``keys`` are the hashes of the orders they reference; the line weights must be the same hash of
-    (sku, quantity) as the portal lines' for an order's detail to cancel. ``line_sums`` is reused.
-    """
-    line_sums[dead] = 0
-    np.subtract(np.uint64(0), line_sums, out=line_sums)
-    return partition(Part([keys], [weights + line_sums], [codes], [line_sums]))
-
-
 def _laid(part: Part | Partitioned) -> Partitioned:
     return part if isinstance(part, Partitioned) else partition(part)
 
@@ -389,8 +377,8 @@ def _suspects_among(pieces: list[Slice], detail_needs_one: int) -> Suspects:
     not_one = ((counts[chosen] >> field) & FIELD_MASK) != 1
     del counts, balance, clean
     sizes = groups.sizes[chosen]
-    firsts = np.cumsum(sizes) - sizes
-    rows = groups.rows[np.repeat(groups.starts[chosen] - firsts, sizes) + np.arange(int(sizes.sum()))]
+    positions, firsts = spans(groups.starts[chosen], sizes)
+    rows = groups.rows[positions]
     del groups
     if len(rows):
         not_one |= np.add.reduceat(np.concatenate([piece.detail for piece in pieces])[rows], firsts) != 0
