@@ -120,6 +120,7 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[str]]) -> None:
     try:
         accepted, quarantined = futures["mapped"].result()
     except Exception as exc:
+        run.outcomes.took_in("order", batch.batch)
         defer_failed_batch(run, batch.batch, exc)
         return
     run.outcomes.took_in("order", [order.id for order, _ in accepted] + [q.entity_key for q in quarantined])
@@ -153,9 +154,8 @@ def collect_batch(run: FlowRun, batch: BatchFutures[list[str]]) -> None:
 
 
 def defer_failed_batch(run: FlowRun, order_ids: list[str], exc: Exception) -> None:
-    """One failed batch must not hide the others: its orders without an outcome are deferred."""
+    """One failed batch must not hide the others: its orders (taken in) without an outcome are deferred."""
     run.outcomes.batch_errors.append(f"{type(exc).__name__}: {exc}")
-    run.outcomes.took_in("order", order_ids)
     for order_id in order_ids:
         if ("order", order_id) not in run.outcomes.records:
             run.outcomes.deferred("order", order_id, f"batch failed: {exc}")

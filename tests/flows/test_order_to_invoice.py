@@ -1,6 +1,11 @@
 from collections import Counter
+from types import SimpleNamespace
 
-from flows.order_to_invoice import batches_of, order_to_invoice
+from dealer_sync.store.quarantine import QuarantineItem
+from dealer_sync.store.runs import RunCounts
+from flows.common import FlowRun
+from flows.order_to_invoice import batches_of, collect_batch, order_to_invoice
+from flows.pipeline import BatchFutures
 from sandbox.network import NetworkSpec
 
 
@@ -64,3 +69,45 @@ def test_the_first_batch_is_small_so_invoicing_starts_early():
     assert [len(b) for b in batches_of(orders[:30], 10)] == [10, 10, 10]  # type: ignore[arg-type]
     assert batches_of([], 100) == []
     assert [o for b in batches_of(orders, 100) for o in b] == orders  # type: ignore[arg-type]
+
+
+class _Done:
+    """A finished stage: its result, or the error it ended with (what ``PrefectFuture.result`` gives)."""
+
+    def __init__(self, value: object = None, error: Exception | None = None) -> None:
+        self.value, self.error = value, error
+
+    def result(self) -> object:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _run() -> FlowRun:
+    return FlowRun(flow="order_to_invoice", run_id="r1", env=None)  # type: ignore[arg-type]
+
+
+def test_a_batch_whose_read_failed_takes_in_its_ids_and_defers_each():
+    run = _run()
+    failed = _Done(error=RuntimeError("portal unreachable"))
+    batch = BatchFutures(["o1", "o2"], {name: failed for name in ("mapped", "intents", "marked")})
+    collect_batch(run, batch)
+    assert run.outcomes.counts() == RunCounts(in_count=2, deferred=2)
+    assert {r.reason for r in run.outcomes.exceptions()} == {"batch failed: portal unreachable"}
+    assert run.outcomes.batch_errors == ["RuntimeError: portal unreachable"]
+
+
+def test_a_batch_failed_after_its_read_keeps_the_quarantined_and_defers_the_rest():
+    run = _run()
+    bad = QuarantineItem("order", "o3", {}, "no such dealer")
+    failed = _Done(error=RuntimeError("ledger down"))
+    futures = {"mapped": _Done(([(SimpleNamespace(id="o1"), {}), (SimpleNamespace(id="o2"), {})], [bad]))}
+    futures.update({name: failed for name in ("intents", "sales_orders", "invoices", "marked")})
+    collect_batch(run, BatchFutures(["o1", "o2", "o3"], futures))
+    assert run.outcomes.counts() == RunCounts(in_count=3, quarantined=1, deferred=2)
+    reasons = {r.key: r.reason for r in run.outcomes.exceptions()}
+    assert reasons == {
+        "o1": "batch failed: ledger down",
+        "o2": "batch failed: ledger down",
+        "o3": "no such dealer",
+    }
