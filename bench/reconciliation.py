@@ -485,7 +485,25 @@ def line_sums(table: str, key: str) -> str:
     )
 
 
-def line_orders(sales_orders: pl.DataFrame, portal_sums: pl.DataFrame, so_sums: pl.DataFrame) -> pl.Series:
+def live_sales_order_sums(sales_orders: pl.DataFrame, so_sums: pl.DataFrame) -> pl.DataFrame:
+    """Each live sales order's order key and line sums, and how many live sales orders that order has.
+
+    The half of ``line_orders`` that needs only the sales orders' side: it runs while the portal's
+    line sums are still streaming in, so only the join with those is left once they have arrived.
+    """
+    live = sales_orders.lazy().filter(
+        pl.col("order_key").is_not_null()
+        & (pl.col("status").is_null() | ~pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES))
+    )
+    return (
+        live.select("so_key", "order_key", pl.len().over("order_key").alias("n"))
+        .join(so_sums.lazy(), left_on="so_key", right_on="key", how="left")
+        .select("order_key", "n", "a", "b")
+        .collect()
+    )
+
+
+def line_orders(sales_order_sums: pl.DataFrame, portal_sums: pl.DataFrame) -> pl.Series:
     """Orders whose lines can yield a ``quantity_mismatch``: the rest of their lines stay in the database.
 
     ``classify`` compares an order's lines with its one live sales order's (quantities summed per
@@ -496,16 +514,11 @@ def line_orders(sales_orders: pl.DataFrame, portal_sums: pl.DataFrame, so_sums: 
     would in ``classify``). An order without a live sales order is never compared line by line, so
     it is not listed. Every other order's lines stay in the database on both sides, which
     ``classify`` reads as equal. The database sums per document (one sorted pass per line table);
-    the joins run here, on the sales orders read anyway: joining a million text keys in the
-    database took longer than streaming both sums out.
+    the joins run here, on the sales orders read anyway (``live_sales_order_sums``): joining a
+    million text keys in the database took longer than streaming both sums out.
     """
-    live = sales_orders.lazy().filter(
-        pl.col("order_key").is_not_null()
-        & (pl.col("status").is_null() | ~pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES))
-    )
     joined = (
-        live.select("so_key", "order_key", pl.len().over("order_key").alias("n"))
-        .join(so_sums.lazy(), left_on="so_key", right_on="key", how="left")
+        sales_order_sums.lazy()
         .join(
             portal_sums.lazy().rename({"a": "portal_a", "b": "portal_b"}),
             left_on="order_key",
@@ -522,12 +535,17 @@ def line_orders(sales_orders: pl.DataFrame, portal_sums: pl.DataFrame, so_sums: 
 
 
 def _read_lines(url: str, sales_orders: Future[pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """On its own connection: sum the lines per document, pick the line orders, read only their lines."""
-    with reading(url, "SET enable_hashagg = off") as connection:
-        portal_sums = read_query(connection, line_sums("portal_lines", "order_key"), LINE_SUMS_SCHEMA)
+    """On its own connection: sum the lines per document, pick the line orders, read only their lines.
+
+    The sales orders' sums come first, so their join with the sales orders (on a helper thread)
+    overlaps the portal's sums streaming in rather than adding to the tail after both.
+    """
+    with reading(url, "SET enable_hashagg = off") as connection, ThreadPoolExecutor(1) as helper:
         so_sums = read_query(connection, line_sums("sales_order_lines", "so_key"), LINE_SUMS_SCHEMA)
-        chosen = line_orders(sales_orders.result(), portal_sums, so_sums)
-        del portal_sums, so_sums
+        so_side = helper.submit(lambda: live_sales_order_sums(sales_orders.result(), so_sums))
+        portal_sums = read_query(connection, line_sums("portal_lines", "order_key"), LINE_SUMS_SCHEMA)
+        chosen = line_orders(so_side.result(), portal_sums)
+        del portal_sums, so_side
         with connection.cursor() as cursor:
             cursor.adbc_ingest("line_orders", chosen.to_frame().to_arrow(), mode="create", temporary=True)
             cursor.execute("ANALYZE line_orders")
@@ -682,7 +700,7 @@ def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     found = []
-    for package in ("datacompy", "pandas", "psycopg"):
+    for package in ("datacompy", "pandas", "psycopg", "adbc-driver-postgresql"):
         try:
             found.append(f"{package} {version(package)}")
         except PackageNotFoundError:
