@@ -559,7 +559,7 @@ class _Run:
         so_line_sums = screen.sums_per_key(so_lines_laid, sales_orders["so"].to_numpy(), workers)
         del so_lines_laid
         so_line_sums[dead] = 0  # a dead sales order's lines are never compared
-        so_line_sums = -so_line_sums
+        np.negative(so_line_sums, out=so_line_sums)  # in place: no second million-row array
         so_laid = screen.partition(
             screen.Part(
                 [sales_orders["key"].to_numpy()],
