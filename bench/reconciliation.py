@@ -62,7 +62,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
-from dealer_sync.reconcile.classify import DEAD_SALES_ORDER_STATUSES, FINDING_SCHEMA, Findings, classify
+from dealer_sync.reconcile.classify import FINDING_SCHEMA, Findings, classify, is_dead_sales_order
 from dealer_sync.reconcile.snapshot import SCHEMAS, Snapshots
 from dealer_sync.reconcile.truth import TRUTH_AS_OF, make_truth_set
 
@@ -491,10 +491,7 @@ def live_sales_order_sums(sales_orders: pl.DataFrame, so_sums: pl.DataFrame) -> 
     The half of ``line_orders`` that needs only the sales orders' side: it runs while the portal's
     line sums are still streaming in, so only the join with those is left once they have arrived.
     """
-    live = sales_orders.lazy().filter(
-        pl.col("order_key").is_not_null()
-        & (pl.col("status").is_null() | ~pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES))
-    )
+    live = sales_orders.lazy().filter(pl.col("order_key").is_not_null() & ~is_dead_sales_order())
     return (
         live.select("so_key", "order_key", pl.len().over("order_key").alias("n"))
         .join(so_sums.lazy(), left_on="so_key", right_on="key", how="left")

@@ -546,12 +546,12 @@ class _Run:
             self.snapshots.lazy("sales_orders").select(
                 _key_hash("order_key").alias("key"),
                 _key_hash("so_key").alias("so"),
-                pl.when(_is_dead())
+                pl.when(is_dead_sales_order())
                 .then(zero)
                 .otherwise(zero - pl.col("dealer_key").hash(_DEALER_SEED))
                 .alias("weight"),
-                code((_is_dead(), screen.IGNORED), otherwise=screen.SALES_ORDER),
-                _is_dead().alias("dead"),
+                code((is_dead_sales_order(), screen.IGNORED), otherwise=screen.SALES_ORDER),
+                is_dead_sales_order().alias("dead"),
             )
         )
         dead = sales_orders["dead"].to_numpy()
@@ -1268,7 +1268,7 @@ class _Run:
 
         credited = findings.filter(pl.col("category") == Category.UNAPPLIED_CREDIT.value)["invoice_key"]
         credited = credited.drop_nulls().unique()
-        live_invoice, live_sales_order = ~_is_void(), ~_is_dead()
+        live_invoice, live_sales_order = ~_is_void(), ~is_dead_sales_order()
         invoices = self.snapshots.lazy("invoices")
         sales_orders = self.snapshots.lazy("sales_orders")
         ledger_hits = hits("invoices", "invoice_key", found("invoice_key"), live_invoice)
@@ -1320,7 +1320,12 @@ def _is_void() -> pl.Expr:
     return pl.col("status").is_in(VOID_INVOICE_STATUSES).fill_null(False)
 
 
-def _is_dead() -> pl.Expr:
+def is_dead_sales_order() -> pl.Expr:
+    """A sales order whose status is one of ``DEAD_SALES_ORDER_STATUSES`` (a null status is live).
+
+    Public because whatever picks sales orders for ``classify`` (the benchmark's pushdown) must call
+    live exactly what it does.
+    """
     return pl.col("status").is_in(DEAD_SALES_ORDER_STATUSES).fill_null(False)
 
 
